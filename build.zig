@@ -1,0 +1,175 @@
+//! Builds the core (csrc/core) once and the Lua library (csrc/lua) once per
+//! Lua version whose headers are installed:
+//!
+//!   zig-out/lib/libmtint_core.so      registry, kicks, deadlines, mailbox
+//!   zig-out/lib/<version>/mtint.so    `require "mtint"` and the host API
+//!
+//! `zig build test` builds and runs the native tests, including a
+//! ThreadSanitizer build of the core's stress test.
+const std = @import("std");
+
+pub const LuaVersion = struct {
+    name: []const u8, // directory under zig-out/lib, and what JS asks for
+    include: []const u8,
+    lib: []const u8,
+    luajit: bool = false,
+};
+
+pub const lua_versions = [_]LuaVersion{
+    .{ .name = "5.1", .include = "/usr/include/lua5.1", .lib = "lua5.1" },
+    .{ .name = "5.2", .include = "/usr/include/lua5.2", .lib = "lua5.2" },
+    .{ .name = "5.3", .include = "/usr/include/lua5.3", .lib = "lua5.3" },
+    .{ .name = "5.4", .include = "/usr/include/lua5.4", .lib = "lua5.4" },
+    .{ .name = "luajit", .include = "/usr/include/luajit-2.1", .lib = "luajit-5.1", .luajit = true },
+};
+
+const core_sources = [_][]const u8{
+    "csrc/core/registry.c",
+    "csrc/core/idmap.c",
+    "csrc/core/universe.c",
+    "csrc/core/kick.c",
+    "csrc/core/watchdog.c",
+    "csrc/core/mailbox.c",
+    "csrc/core/exports.c",
+};
+
+const lua_sources = [_][]const u8{
+    "csrc/lua/compat.c",
+    "csrc/lua/world.c",
+    "csrc/lua/hook.c",
+    "csrc/lua/module.c",
+    "csrc/lua/coro.c",
+};
+
+const c_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
+
+fn hasHeaders(v: LuaVersion) bool {
+    var dir = std.fs.openDirAbsolute(v.include, .{}) catch return false;
+    defer dir.close();
+    dir.access("lua.h", .{}) catch return false;
+    return true;
+}
+
+// Debian's luaconf.h includes a multiarch header, and the system libraries
+// live in the multiarch directory: an explicit -Dtarget needs both paths.
+fn addSystemPaths(step: *std.Build.Step.Compile) void {
+    step.addIncludePath(.{ .path = "/usr/include/x86_64-linux-gnu" });
+    step.addLibraryPath(.{ .path = "/usr/lib/x86_64-linux-gnu" });
+}
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    // Release by default: Zig's Debug and ReleaseSafe modes put UBSan traps
+    // into C code. The sanitizer builds are separate test steps.
+    const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default: ReleaseFast)") orelse .ReleaseFast;
+
+    const core = b.addSharedLibrary(.{ .name = "mtint_core", .target = target, .optimize = optimize });
+    core.addCSourceFiles(&core_sources, &c_flags);
+    core.linkLibC();
+    b.installArtifact(core);
+
+    for (lua_versions) |v| {
+        if (!hasHeaders(v)) {
+            std.log.warn("skipping Lua {s}: {s}/lua.h not found (apt-get install liblua{s}-dev or libluajit-5.1-dev)", .{ v.name, v.include, v.name });
+            continue;
+        }
+        const lib = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
+        addLuaLibrary(b, lib, v);
+        // Link the core by name, not with linkLibrary, which would also
+        // bake the build cache's absolute path into the run path.
+        lib.addLibraryPath(core.getEmittedBinDirectory());
+        lib.linkSystemLibrary2("mtint_core", .{ .use_pkg_config = .no });
+        // The core is found beside the library at run time, whether JS or a
+        // stock interpreter loads it.
+        lib.addRPath(originRelative(b, ".."));
+        // Lua's `require "mtint"` looks for exactly mtint.so.
+        const install = b.addInstallFileWithDir(lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "mtint.so");
+        b.getInstallStep().dependOn(&install.step);
+    }
+
+    addTests(b, target, optimize);
+}
+// A run path relative to the library itself. Zig 0.11 makes every LazyPath
+// absolute except a generated one, whose path it passes through as it is.
+fn originRelative(b: *std.Build, rel: []const u8) std.Build.LazyPath {
+    const step = b.allocator.create(std.Build.Step) catch @panic("OOM");
+    step.* = std.Build.Step.init(.{ .id = .custom, .name = "rpath", .owner = b });
+    const file = b.allocator.create(std.Build.GeneratedFile) catch @panic("OOM");
+    file.* = .{ .step = step, .path = b.fmt("$ORIGIN/{s}", .{rel}) };
+    return .{ .generated = file };
+}
+
+fn addLuaLibrary(b: *std.Build, step: *std.Build.Step.Compile, v: LuaVersion) void {
+    _ = b;
+    step.addIncludePath(.{ .path = v.include });
+    step.addIncludePath(.{ .path = "csrc/core" });
+    addSystemPaths(step);
+    if (v.luajit) step.defineCMacro("MTINT_LUAJIT", "1");
+    step.addCSourceFiles(&lua_sources, &c_flags);
+    step.linkSystemLibrary2(v.lib, .{ .use_pkg_config = .no });
+    step.linkLibC();
+}
+
+fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.OptimizeMode) void {
+    _ = optimize;
+    const test_step = b.step("test", "Build and run the native tests (and their sanitizer builds, with clang)");
+    const seconds = b.option([]const u8, "stress-seconds", "How long each stress test runs (default 3)") orelse "3";
+
+    // ReleaseSafe: Zig's UBSan traps are welcome in tests.
+    const core_test = b.addExecutable(.{ .name = "core_test", .target = target, .optimize = .ReleaseSafe });
+    core_test.addCSourceFile(.{ .file = .{ .path = "tests/native/core_test.c" }, .flags = &c_flags });
+    core_test.addCSourceFiles(&core_sources, &c_flags);
+    core_test.addIncludePath(.{ .path = "csrc/core" });
+    core_test.linkLibC();
+    const run_core = b.addRunArtifact(core_test);
+    run_core.addArg(seconds);
+    test_step.dependOn(&run_core.step);
+
+    for (lua_versions) |v| {
+        if (!hasHeaders(v)) continue;
+        const stress = b.addExecutable(.{ .name = b.fmt("lua_stress-{s}", .{v.name}), .target = target, .optimize = .ReleaseSafe });
+        stress.addCSourceFile(.{ .file = .{ .path = "tests/native/lua_stress.c" }, .flags = &c_flags });
+        stress.addCSourceFiles(&core_sources, &c_flags);
+        stress.addIncludePath(.{ .path = "csrc/lua" });
+        addLuaLibrary(b, stress, v);
+        const run = b.addRunArtifact(stress);
+        run.addArg(seconds);
+        test_step.dependOn(&run.step);
+    }
+
+    // Zig 0.11 cannot link its ThreadSanitizer runtime into C programs, and
+    // ships no AddressSanitizer: the sanitizer builds use the system clang.
+    const clang = b.findProgram(&.{"clang"}, &.{}) catch {
+        std.log.warn("clang not found: skipping the ThreadSanitizer and AddressSanitizer builds (apt-get install clang)", .{});
+        return;
+    };
+    test_step.dependOn(sanitized(b, clang, "thread", "core_test", &.{"tests/native/core_test.c"}, null, seconds));
+    for (lua_versions) |v| {
+        if (!hasHeaders(v)) continue;
+        for ([_][]const u8{ "thread", "address" }) |sanitizer| {
+            test_step.dependOn(sanitized(b, clang, sanitizer, b.fmt("lua_stress-{s}", .{v.name}), &.{"tests/native/lua_stress.c"}, v, seconds));
+        }
+    }
+}
+
+// Compiles a test with clang and -fsanitize=<sanitizer>, then runs it.
+fn sanitized(b: *std.Build, clang: []const u8, sanitizer: []const u8, name: []const u8, tests: []const []const u8, lua: ?LuaVersion, seconds: []const u8) *std.Build.Step {
+    const cc = b.addSystemCommand(&.{ clang, "-O1", "-g", b.fmt("-fsanitize={s}", .{sanitizer}) });
+    cc.addArgs(&c_flags);
+    cc.addArgs(&.{ "-Icsrc/core", "-Icsrc/lua" });
+    cc.addArgs(tests);
+    cc.addArgs(&core_sources);
+    if (lua) |v| {
+        cc.addArgs(&.{ b.fmt("-I{s}", .{v.include}), b.fmt("-l{s}", .{v.lib}) });
+        if (v.luajit) cc.addArg("-DMTINT_LUAJIT=1");
+        cc.addArgs(&lua_sources);
+    }
+    cc.addArgs(&.{ "-lpthread", "-lm", "-ldl", "-o" });
+    const exe = cc.addOutputFileArg(b.fmt("{s}-{s}", .{ name, sanitizer }));
+    const run = std.Build.Step.Run.create(b, b.fmt("run {s} ({s} sanitizer)", .{ name, sanitizer }));
+    run.addFileArg(exe);
+    run.addArg(seconds);
+    run.setEnvironmentVariable("TSAN_OPTIONS", "halt_on_error=1");
+    run.setEnvironmentVariable("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1");
+    return &run.step;
+}

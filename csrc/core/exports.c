@@ -1,0 +1,43 @@
+/*
+** The core's entry points for JavaScript (ffi/symbols.ts). Ids and call
+** sequence numbers travel as doubles, which hold every integer below 2^53
+** exactly; the TypeScript side has already rejected anything else, and
+** these checks keep a bad value from reaching the registry anyway.
+*/
+#include <math.h>
+
+#include "internal.h"
+
+static uint64_t as_id(double d) {
+  if (!(d >= 1 && d < (double)MT_ID_LIMIT) || d != floor(d)) return 0;
+  return (uint64_t)d;
+}
+
+/* mode: 0 withdraw, 1 once, 2 always. Returns 1 if a request was pending
+** before, 0 if not, -1 for an unknown id. */
+MT_EXPORT int mtint_interrupt(double id, int mode) {
+  if (mode < MT_NONE || mode > MT_ALWAYS) return -1;
+  mt_mode was;
+  if (mt_interrupt(as_id(id), (mt_mode)mode, &was) != MT_OK) return -1;
+  return was != MT_NONE;
+}
+
+/* Cancels host call `seq` of the state `id`. 0 on success, -1 unknown. */
+MT_EXPORT int mtint_interrupt_call(double id, double seq) {
+  return mt_interrupt_call(as_id(id), as_id(seq)) == MT_OK ? 0 : -1;
+}
+
+/* Queues `len` bytes for host.recv in the state `id`. 0 on success, -1
+** unknown id, -2 out of memory. */
+MT_EXPORT int mtint_send(double id, const void *data, double len) {
+  if (!(len >= 0 && len < 4294967296.0)) return -2;
+  switch (mt_mailbox_send(as_id(id), data, (size_t)len)) {
+    case MT_OK: return 0;
+    case MT_UNKNOWN: return -1;
+    default: return -2;
+  }
+}
+
+MT_EXPORT double mtint_live_ids(void) { return (double)mt_live_ids(); }
+
+MT_EXPORT double mtint_live_universes(void) { return (double)mt_live_universes(); }

@@ -1,0 +1,127 @@
+/*
+** Shared between the core's files; nothing here is exported.
+*/
+#ifndef MTINT_CORE_INTERNAL_H
+#define MTINT_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "mtint_core.h"
+
+/*
+** Slots. An id is (generation << SLOT_BITS) | index: the index finds the
+** slot in O(1) without hashing, and the generation, bumped each time the
+** slot is reused, makes every id unique for the life of the process.
+** Generations start at GEN_FIRST, so the first id is about 1.2e10, not 1.
+*/
+#define SLOT_BITS 24
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define CHUNK_BITS 12
+#define SLOTS_PER_CHUNK (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << (SLOT_BITS - CHUNK_BITS))
+#define GEN_FIRST 0x2C9u
+#define GEN_LIMIT (1u << (53 - SLOT_BITS))
+#define NO_SLOT 0xFFFFFFFFu
+
+/*
+** A slot's `word` holds its id and the request flags, so that the id check
+** and every flag change are one compare-and-swap:
+**   bits 0-1  mode (mt_mode)
+**   bit  2    KICKED: the slot is on its universe's kick stack
+**   bit  3    LOCK: an interrupter is using the slot's universe; the owner
+**             waits for it to clear before it retires the slot
+**   bits 11-  id; 0 when the slot is free
+*/
+#define W_MODE 0x3u
+#define W_KICKED 0x4u
+#define W_LOCK 0x8u
+#define W_ID_SHIFT 11
+
+typedef struct mt_slot {
+  _Atomic uint64_t word;
+  void *L;          /* constant while registered; written before `word` */
+  mt_universe *u;   /* likewise */
+  uint32_t gen;     /* generation of the next id; under slots_lock */
+  uint32_t link;    /* next on the free list or on a kick stack */
+} mt_slot;
+
+static inline uint64_t word_id(uint64_t w) { return w >> W_ID_SHIFT; }
+
+mt_slot *slot_at(uint32_t index); /* NULL when its chunk does not exist */
+
+/* The owner's map from lua_State pointer to slot index. Owner thread only:
+** neither interrupters nor the signal handler read it. */
+typedef struct {
+  struct idmap_entry { void *key; uint32_t slot; } *entries;
+  uint32_t cap, count;
+} mt_idmap;
+
+uint32_t idmap_get(const mt_idmap *m, const void *key);
+int idmap_put(mt_idmap *m, void *key, uint32_t slot);
+uint32_t idmap_remove(mt_idmap *m, const void *key);
+void idmap_free(mt_idmap *m);
+
+struct mt_universe {
+  uint32_t index;
+  _Atomic uint32_t gen;        /* odd while open; signals carry it */
+  _Atomic int owner_tid;
+  int hosted;
+  const mt_ops *ops;
+  void *ctx;
+  uint64_t main_id;            /* 0 until known (drop-in on 5.1/LuaJIT) */
+  uint32_t next_free;          /* free list of universes; under universes_lock */
+
+  _Atomic uint32_t kick_head;  /* stack of kicked slots (push: any thread,
+                                  take-all: owner) */
+  _Atomic int signal_pending;  /* a kick signal is on its way */
+  _Atomic int call_kicked;     /* the current call was cancelled: arm_call */
+  _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
+  _Atomic uint64_t cancel_seq; /* highest cancelled call */
+  _Atomic int32_t pending;     /* slots with a request (estimate) */
+
+  mt_idmap map;                /* owner thread only */
+
+  /* Mailbox: the queue and the condition variable are under mbox_lock;
+  ** wakes also counts interrupts, so a waiting recv returns for them. */
+  pthread_mutex_t mbox_lock;
+  pthread_cond_t mbox_cond;
+  mt_message *mbox_head, *mbox_tail;
+  _Atomic uint64_t wakes;
+
+  uint32_t deadline_pos;       /* 1 + index in the watchdog heap, 0 if none;
+                                  under the watchdog's lock */
+};
+
+/* Current kernel thread id, cached per thread (normal code only). */
+int mt_tid(void);
+
+/* Kick machinery (kick.c). */
+void kick_init_once(void);
+void kick_push(mt_universe *u, uint32_t index);
+void kick(mt_universe *u);
+void kick_unblock_here(void);
+
+/* Universe table (universe.c). */
+mt_universe *universe_from_handle(uint64_t handle);
+uint64_t universe_handle(const mt_universe *u);
+
+/* Registry (registry.c). */
+int slot_lock(uint64_t id, mt_slot **out);
+void slot_unlock(mt_slot *s);
+void slot_retire(mt_universe *u, uint32_t index, int process);
+
+/* Mailbox (mailbox.c). */
+void mailbox_init(mt_universe *u);
+void mailbox_destroy(mt_universe *u);
+void mailbox_wake(mt_universe *u);
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+#endif

@@ -1,0 +1,164 @@
+/*
+** Kicks: how a request made on one thread reaches the thread that runs the
+** target universe.
+**
+** Why a signal, and not lua_sethook from the interrupting thread as the
+** rock does: lua_sethook is not safe against a concurrently running state.
+** On 5.4 it walks the target's CallInfo list and writes `trap` into each
+** Lua frame, while the target frees and reuses those frames; a trap store
+** delayed by preemption can land in a frame that became a C frame and
+** corrupt its saved error-function offset. On LuaJIT it does plain
+** read-modify-writes of the VM's hook mask, which shares a byte with the
+** VM's own "hook active" bit. On 5.2/5.3 it reads the current CallInfo,
+** which the target may have freed. On the owner thread, inside a signal
+** handler, lua_sethook runs between two instructions of the target, which
+** is how lua.c and luajit.c stop a script on Ctrl-C: the one cross-context
+** hook change that every Lua implementation is written to tolerate.
+**
+** The cost is latency: a signal to another CPU takes ~10 us on this kind of
+** VM against ~2 us for a plain store (see bench/). Idle hosted universes
+** need no signal at all: mt_call_begin arms their kicks.
+**
+** Protocol (one signal in flight per universe):
+**   interrupter, holding the slot's LOCK bit:
+**     1. sets the mode and KICKED in the slot word (one CAS);
+**     2. if it set KICKED, pushes the slot on u->kick_head;
+**     3. if signal_pending was 0, sets it and sends the signal.
+**   owner (handler or normal code), mt_process_kicks:
+**     a. clears signal_pending (handler only);
+**     b. takes the whole stack (exchange with NO_SLOT);
+**     c. for each slot: reads its link, clears KICKED if the id is still
+**        there (CAS), and arms its lua_State.
+** All of these are sequentially consistent, so an interrupter that finds
+** signal_pending set pushed before the handler's step (a) and the
+** handler's step (b) sees its slot. The stack only ever has pushes and
+** take-all, which makes it immune to ABA.
+**
+** The handler touches no lock, no malloc and no TLS. It validates the
+** universe by generation (universes are never freed) and checks that it
+** runs on the owner thread; a signal that arrives late, or at a thread
+** that has since stopped owning the universe, is dropped, and the new
+** owner arms the pending kicks in mt_universe_adopt.
+**
+** Nested arming: the handler can interrupt the owner's own lua_sethook on
+** the same state. Two "arm" calls write the same values, so nesting them
+** is harmless; an owner's "disarm" must not be split by an arm, so the
+** owner blocks the signal around every lua_sethook it makes outside the
+** handler (mt_kicks_block).
+*/
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int kick_signo;
+static pid_t self_pid;
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+static __thread int cached_tid;
+
+int mt_tid(void) {
+  if (cached_tid == 0) cached_tid = (int)syscall(SYS_gettid);
+  return cached_tid;
+}
+
+void kick_push(mt_universe *u, uint32_t index) {
+  mt_slot *s = slot_at(index);
+  uint32_t head = atomic_load(&u->kick_head);
+  do {
+    s->link = head;
+  } while (!atomic_compare_exchange_weak(&u->kick_head, &head, index));
+}
+
+void mt_process_kicks(mt_universe *u) {
+  if (atomic_exchange(&u->call_kicked, 0)) u->ops->arm_call(u->ctx);
+  uint32_t index = atomic_exchange(&u->kick_head, NO_SLOT);
+  while (index != NO_SLOT) {
+    mt_slot *s = slot_at(index);
+    uint32_t next = s->link; /* before KICKED clears: then it may be re-pushed */
+    uint64_t w = atomic_load(&s->word);
+    while (word_id(w) != 0 && (w & W_KICKED)) {
+      if (atomic_compare_exchange_weak(&s->word, &w, w & ~(uint64_t)W_KICKED)) {
+        u->ops->arm(u->ctx, s->L);
+        break;
+      }
+    }
+    index = next;
+  }
+}
+
+static void on_kick(int signo, siginfo_t *si, void *context) {
+  (void)signo;
+  (void)context;
+  int saved_errno = errno;
+  if (si->si_code == SI_QUEUE && si->si_pid == self_pid) {
+    mt_universe *u = universe_from_handle((uint64_t)(uintptr_t)si->si_value.sival_ptr);
+    if (u != NULL) {
+      atomic_store(&u->signal_pending, 0);
+      if (atomic_load(&u->owner_tid) == (int)syscall(SYS_gettid)) mt_process_kicks(u);
+    }
+  }
+  errno = saved_errno;
+}
+
+/* Picks a real-time signal nobody in the process uses (Deno and Bun leave
+** them alone), starting a few above SIGRTMIN to stay clear of libraries
+** that take the first ones. */
+static void kick_setup(void) {
+  self_pid = getpid();
+  for (int signo = SIGRTMIN + 6; signo <= SIGRTMAX; signo++) {
+    struct sigaction old;
+    if (sigaction(signo, NULL, &old) != 0) continue;
+    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_kick;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(signo, &sa, NULL) == 0) {
+      kick_signo = signo;
+      return;
+    }
+  }
+}
+
+void kick_init_once(void) { pthread_once(&kick_once, kick_setup); }
+
+void kick_unblock_here(void) {
+  if (kick_signo == 0) return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kick_signo);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void mt_kicks_block(sigset_t *saved) {
+  sigset_t set;
+  sigemptyset(&set);
+  if (kick_signo) sigaddset(&set, kick_signo);
+  pthread_sigmask(SIG_BLOCK, &set, saved);
+}
+
+void mt_kicks_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
+
+/* Called with a slot of `u` locked, so the owner thread is alive. */
+void kick(mt_universe *u) {
+  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
+  int owner = atomic_load(&u->owner_tid);
+  if (owner == mt_tid()) { /* the owner interrupts its own universe */
+    mt_process_kicks(u);
+    return;
+  }
+  if (kick_signo == 0 || atomic_exchange(&u->signal_pending, 1)) return;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = kick_signo;
+  si.si_code = SI_QUEUE;
+  si.si_pid = self_pid;
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = (void *)(uintptr_t)universe_handle(u);
+  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, owner, kick_signo, &si) != 0)
+    atomic_store(&u->signal_pending, 0); /* queue full: the next kick retries */
+}

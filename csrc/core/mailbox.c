@@ -1,0 +1,99 @@
+/*
+** The mailbox: values sent from JavaScript (any thread) to a running
+** script, which waits for them in host.recv. mbox_lock guards the queue;
+** the condition variable uses CLOCK_MONOTONIC so that timeouts do not move
+** with the wall clock. Interrupts bump `wakes` under the same lock, so a
+** script blocked in recv is woken and can raise the interrupt there.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+void mailbox_init(mt_universe *u) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&u->mbox_cond, &attr);
+  pthread_condattr_destroy(&attr);
+  pthread_mutex_init(&u->mbox_lock, NULL);
+  u->mbox_head = u->mbox_tail = NULL;
+}
+
+void mailbox_destroy(mt_universe *u) {
+  for (mt_message *m = u->mbox_head, *next; m != NULL; m = next) {
+    next = m->next;
+    free(m);
+  }
+  u->mbox_head = u->mbox_tail = NULL;
+  pthread_cond_destroy(&u->mbox_cond);
+  pthread_mutex_destroy(&u->mbox_lock);
+}
+
+void mailbox_wake(mt_universe *u) {
+  pthread_mutex_lock(&u->mbox_lock);
+  atomic_fetch_add(&u->wakes, 1);
+  pthread_cond_broadcast(&u->mbox_cond);
+  pthread_mutex_unlock(&u->mbox_lock);
+}
+
+int mt_mailbox_send(uint64_t id, const void *data, size_t len) {
+  mt_message *m = malloc(sizeof *m + len);
+  if (m == NULL) return MT_FULL;
+  m->next = NULL;
+  m->len = len;
+  if (len) memcpy(m->data, data, len);
+  mt_slot *s;
+  if (slot_lock(id, &s) != MT_OK) {
+    free(m);
+    return MT_UNKNOWN;
+  }
+  mt_universe *u = s->u;
+  pthread_mutex_lock(&u->mbox_lock);
+  if (u->mbox_tail) u->mbox_tail->next = m;
+  else u->mbox_head = m;
+  u->mbox_tail = m;
+  pthread_cond_signal(&u->mbox_cond);
+  pthread_mutex_unlock(&u->mbox_lock);
+  slot_unlock(s);
+  return MT_OK;
+}
+
+uint64_t mt_mailbox_wakes(mt_universe *u) { return atomic_load(&u->wakes); }
+
+int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_message **msg) {
+  struct timespec until;
+  if (timeout_ns >= 0) {
+    uint64_t t = mt_now_ns() + (uint64_t)timeout_ns;
+    until.tv_sec = (time_t)(t / 1000000000u);
+    until.tv_nsec = (long)(t % 1000000000u);
+  }
+  int result;
+  pthread_mutex_lock(&u->mbox_lock);
+  for (;;) {
+    if (u->mbox_head != NULL) {
+      *msg = u->mbox_head;
+      u->mbox_head = u->mbox_head->next;
+      if (u->mbox_head == NULL) u->mbox_tail = NULL;
+      result = MT_RECV_MESSAGE;
+      break;
+    }
+    if (atomic_load(&u->wakes) != since) {
+      result = MT_RECV_WOKEN;
+      break;
+    }
+    if (timeout_ns < 0) {
+      pthread_cond_wait(&u->mbox_cond, &u->mbox_lock);
+    } else if (pthread_cond_timedwait(&u->mbox_cond, &u->mbox_lock, &until) == ETIMEDOUT &&
+               u->mbox_head == NULL && atomic_load(&u->wakes) == since) {
+      result = MT_RECV_TIMEOUT;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&u->mbox_lock);
+  return result;
+}
+
+void mt_message_free(mt_message *msg) { free(msg); }

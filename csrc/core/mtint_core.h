@@ -1,0 +1,167 @@
+/*
+** mtint core: the process-wide registry of interruptible Lua states.
+**
+** No Lua headers here. A version library (csrc/lua, one per Lua version)
+** opens a "universe" for each main state it serves, registers the main state
+** and the coroutines whose ids were asked for, and gives the core the
+** function that arms its interrupt hook. Any thread, including one that never
+** loaded Lua, interrupts by id.
+**
+** The one rule that makes the concurrency tractable: only the thread that
+** runs a universe (its owner) ever touches that universe's Lua memory. A
+** foreign interrupter records the request in the registry (our memory) and
+** kicks the owner with a signal; the owner arms its own hook, as lua.c and
+** luajit.c do for Ctrl-C. See kick.c for the reasoning.
+*/
+#ifndef MTINT_CORE_H
+#define MTINT_CORE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_EXPORT __attribute__((visibility("default")))
+
+/* The core is built with hidden visibility; what this header declares is
+** its interface to the version libraries, so it is exported. */
+#pragma GCC visibility push(default)
+
+/* Ids are positive integers below 2^53 (exact in a double and a JS number). */
+#define MT_ID_LIMIT ((uint64_t)1 << 53)
+
+/* An interrupt request, as the rock's flag: nil, true, false. */
+typedef enum { MT_NONE = 0, MT_ONCE = 1, MT_ALWAYS = 2 } mt_mode;
+
+/* Results of the operations that name an id. */
+enum { MT_OK = 0, MT_UNKNOWN = 1, MT_FULL = 2 };
+
+typedef struct mt_universe mt_universe;
+
+typedef struct mt_ops {
+  /* Make the interrupt hook fire soon on coroutine or main state `L`.
+  ** Called on the owner thread only, from normal code or from the kick
+  ** signal handler, so it may do no more than lua_sethook does. */
+  void (*arm)(void *ctx, void *L);
+  /* Arm everything the running host call may be executing (a cancelled
+  ** call must stop even inside a coroutine). Same calling rules. */
+  void (*arm_call)(void *ctx);
+} mt_ops;
+
+/* --- universes (owner thread) ------------------------------------------ */
+
+/* Opens a universe owned by the calling thread and registers its main
+** state `main_L` (NULL if unknown: it then registers like a coroutine). `hosted` is nonzero when a host API brackets every entry
+** into Lua with mt_call_begin/end, so that idle states need no signal; zero
+** for the drop-in module, where the state may be running at any time.
+** Returns NULL when the tables are full. */
+mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int hosted);
+
+/* Unregisters every id of the universe and retires it. Owner thread. */
+void mt_universe_close(mt_universe *u);
+
+/* Records the calling thread as the owner (drop-in states can be created
+** on one thread and run on another, as llthreads2 does). Cheap when the
+** owner is unchanged. */
+void mt_universe_adopt(mt_universe *u);
+
+/* --- ids (owner thread) ------------------------------------------------ */
+
+/* The id of `L` in `u`, registering it when `create` is set. 0 when `L` is
+** not registered and `create` is 0, or when the registry is full. */
+uint64_t mt_id_of(mt_universe *u, void *L, int create);
+
+/* Unregisters `L` if it is registered (called before its memory is freed).
+** Returns 1 when it was registered. */
+int mt_forget(mt_universe *u, void *L);
+
+/* Consumes the request pending for `L`: a once-request is cleared, an
+** always-request stays. Returns what was pending. */
+mt_mode mt_take(mt_universe *u, void *L);
+
+/* The request pending for `L`, without consuming it. */
+mt_mode mt_peek(mt_universe *u, void *L);
+
+/* Number of slots of `u` with a request pending (an estimate while
+** interrupters race; exact when quiet). */
+uint32_t mt_pending_count(mt_universe *u);
+
+/* Arms whatever was kicked while no signal could be sent (hosted universes
+** between calls). Owner thread, normal code. */
+void mt_process_kicks(mt_universe *u);
+
+/* Blocks or restores the kick signal for the calling thread: the owner's
+** own lua_sethook calls must not interleave with the handler's. */
+void mt_kicks_block(sigset_t *saved);
+void mt_kicks_restore(const sigset_t *saved);
+
+/* --- interrupts (any thread) ------------------------------------------- */
+
+/* Interrupts the main state or coroutine `id`. MT_NONE withdraws a pending
+** request. Returns MT_OK or MT_UNKNOWN; *was (if not NULL) receives the
+** request that was pending before. */
+int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was);
+
+/* Nonzero if `id` is registered now. Any thread. */
+int mt_id_known(uint64_t id);
+
+/* --- host calls -------------------------------------------------------- */
+
+/* Starts host call `seq` (positive, increasing per universe). Returns 0 if
+** the call was cancelled before it started, 1 otherwise. Owner thread. */
+int mt_call_begin(mt_universe *u, uint64_t seq);
+/* Ends the current host call. Owner thread. */
+void mt_call_end(mt_universe *u);
+/* The running call's seq, 0 between calls. */
+uint64_t mt_call_current(mt_universe *u);
+/* Nonzero while the current call has been cancelled. */
+int mt_call_cancelled(mt_universe *u);
+/* Cancels call `seq` of the universe whose main id is `id`, and only that
+** call: it acts if the call is running or has not started, never on a later
+** one. Any thread. Returns MT_OK or MT_UNKNOWN. */
+int mt_interrupt_call(uint64_t id, uint64_t seq);
+
+/* --- deadlines (watchdog.c) -------------------------------------------- */
+
+/* Cancels call `seq` of `u` when CLOCK_MONOTONIC passes `deadline_ns`, and
+** again every few milliseconds until the call ends. One deadline per
+** universe; owner thread. Returns 0 if the watchdog could not start. */
+int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns);
+void mt_deadline_clear(mt_universe *u);
+uint64_t mt_now_ns(void);
+
+/* --- mailbox (mailbox.c) ----------------------------------------------- */
+
+/* Queues a copy of `len` bytes for the universe whose main id is `id`.
+** Any thread. Returns MT_OK, MT_UNKNOWN, or MT_FULL (out of memory). */
+int mt_mailbox_send(uint64_t id, const void *data, size_t len);
+
+typedef struct mt_message {
+  struct mt_message *next;
+  size_t len;
+  unsigned char data[];
+} mt_message;
+
+/* Counts the interrupts and cancellations that reached the universe. Read
+** it before checking for pending requests, then pass it to recv, so that
+** one arriving in between is not slept through. */
+uint64_t mt_mailbox_wakes(mt_universe *u);
+
+enum { MT_RECV_MESSAGE = 0, MT_RECV_TIMEOUT = 1, MT_RECV_WOKEN = 2 };
+/* Waits until a message arrives (*msg then owns it: mt_message_free),
+** `timeout_ns` passes (negative: forever), or the wake count moves past
+** `since`. Owner thread. */
+int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_message **msg);
+void mt_message_free(mt_message *msg);
+
+/* --- introspection ----------------------------------------------------- */
+
+/* Live registered ids, all universes. */
+uint64_t mt_live_ids(void);
+/* Open universes. */
+uint64_t mt_live_universes(void);
+/* The main id of a universe. */
+uint64_t mt_main_id(mt_universe *u);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,253 @@
+/*
+** The registry: slots, ids, interrupt requests and per-call cancellation.
+**
+** Who touches what:
+** - slot->word: any thread, always by atomic compare-and-swap.
+** - slot->L, slot->u: written by the owner before the id is published in
+**   `word` (release), read by interrupters and the signal handler after
+**   they have seen the id (acquire). Constant until the slot is retired.
+** - slot->gen, slot->link (free list), slots_fresh, slots_free: slots_lock.
+** - chunks[]: written once under slots_lock, read lock-free (acquire).
+** Slots live in chunks that are never freed, so a stale id never leads to
+** freed memory: the worst it can do is fail the id comparison.
+*/
+#include <stdlib.h>
+
+#include "internal.h"
+
+static _Atomic(mt_slot *) chunks[MAX_CHUNKS];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t slots_fresh;          /* next never-used index */
+static uint32_t slots_free = NO_SLOT; /* free list through slot->link */
+static _Atomic uint64_t live_ids;
+
+mt_slot *slot_at(uint32_t index) {
+  if (index > SLOT_MASK) return NULL;
+  mt_slot *chunk = atomic_load_explicit(&chunks[index >> CHUNK_BITS], memory_order_acquire);
+  return chunk ? &chunk[index & (SLOTS_PER_CHUNK - 1)] : NULL;
+}
+
+/* Takes a slot off the free list (or a fresh one) and stamps its next id.
+** Slots whose generations are used up are retired for good, so that no id
+** is ever issued twice. */
+static uint32_t slot_alloc(uint64_t *id) {
+  pthread_mutex_lock(&slots_lock);
+  uint32_t index = NO_SLOT;
+  mt_slot *s = NULL;
+  while (slots_free != NO_SLOT) {
+    index = slots_free;
+    s = slot_at(index);
+    slots_free = s->link;
+    if (s->gen < GEN_LIMIT) break;
+    index = NO_SLOT; /* exhausted: leave it out of circulation */
+  }
+  if (index == NO_SLOT && slots_fresh <= SLOT_MASK) {
+    index = slots_fresh;
+    uint32_t c = index >> CHUNK_BITS;
+    if (atomic_load_explicit(&chunks[c], memory_order_relaxed) == NULL) {
+      mt_slot *chunk = calloc(SLOTS_PER_CHUNK, sizeof *chunk);
+      if (chunk == NULL) {
+        pthread_mutex_unlock(&slots_lock);
+        return NO_SLOT;
+      }
+      for (uint32_t i = 0; i < SLOTS_PER_CHUNK; i++) chunk[i].gen = GEN_FIRST;
+      atomic_store_explicit(&chunks[c], chunk, memory_order_release);
+    }
+    slots_fresh++;
+    s = slot_at(index);
+  }
+  if (index != NO_SLOT) *id = ((uint64_t)s->gen++ << SLOT_BITS) | index;
+  pthread_mutex_unlock(&slots_lock);
+  return index;
+}
+
+static void slot_free(uint32_t index) {
+  pthread_mutex_lock(&slots_lock);
+  slot_at(index)->link = slots_free;
+  slots_free = index;
+  pthread_mutex_unlock(&slots_lock);
+}
+
+/*
+** Interrupters hold a slot's LOCK bit while they use its universe (push a
+** kick, wake the mailbox, send the signal). The owner retires a slot only
+** after LOCK clears, and a universe is torn down only after all its slots
+** are retired, so a LOCK holder always sees a live universe whose owner
+** thread has not exited.
+*/
+int slot_lock(uint64_t id, mt_slot **out) {
+  if (id == 0 || id >= MT_ID_LIMIT) return MT_UNKNOWN;
+  mt_slot *s = slot_at((uint32_t)(id & SLOT_MASK));
+  if (s == NULL) return MT_UNKNOWN;
+  uint64_t w = atomic_load(&s->word);
+  for (;;) {
+    if (word_id(w) != id) return MT_UNKNOWN;
+    if (w & W_LOCK) {
+      cpu_relax();
+      w = atomic_load(&s->word);
+    } else if (atomic_compare_exchange_weak(&s->word, &w, w | W_LOCK)) {
+      *out = s;
+      return MT_OK;
+    }
+  }
+}
+
+void slot_unlock(mt_slot *s) { atomic_fetch_and(&s->word, ~(uint64_t)W_LOCK); }
+
+/* Unregisters slot `index` of `u`. Owner thread. With `process` set, kicks
+** that were queued behind this slot are armed; the universe's teardown
+** passes 0 and drops them. */
+void slot_retire(mt_universe *u, uint32_t index, int process) {
+  mt_slot *s = slot_at(index);
+  uint64_t w = atomic_load(&s->word);
+  for (;;) {
+    if (w & W_LOCK) {
+      cpu_relax();
+      w = atomic_load(&s->word);
+    } else if (atomic_compare_exchange_weak(&s->word, &w, 0)) {
+      break;
+    }
+  }
+  if (w & W_MODE) atomic_fetch_sub(&u->pending, 1);
+  /* A kicked slot sits on the kick stack; empty the stack so that the slot
+  ** can be reused. Taking the stack skips slots whose id is gone. */
+  if (w & W_KICKED) {
+    if (process) {
+      mt_process_kicks(u);
+    } else {
+      atomic_store(&u->kick_head, NO_SLOT);
+    }
+  }
+  slot_free(index);
+  atomic_fetch_sub(&live_ids, 1);
+}
+
+uint64_t mt_id_of(mt_universe *u, void *L, int create) {
+  uint32_t index = idmap_get(&u->map, L);
+  if (index != NO_SLOT) return word_id(atomic_load_explicit(&slot_at(index)->word, memory_order_relaxed));
+  if (!create) return 0;
+  uint64_t id;
+  index = slot_alloc(&id);
+  if (index == NO_SLOT) return 0;
+  if (!idmap_put(&u->map, L, index)) {
+    slot_free(index);
+    return 0;
+  }
+  mt_slot *s = slot_at(index);
+  s->L = L;
+  s->u = u;
+  atomic_store_explicit(&s->word, id << W_ID_SHIFT, memory_order_release);
+  atomic_fetch_add(&live_ids, 1);
+  return id;
+}
+
+int mt_forget(mt_universe *u, void *L) {
+  uint32_t index = idmap_remove(&u->map, L);
+  if (index == NO_SLOT) return 0;
+  slot_retire(u, index, 1);
+  return 1;
+}
+
+mt_mode mt_peek(mt_universe *u, void *L) {
+  uint32_t index = idmap_get(&u->map, L);
+  if (index == NO_SLOT) return MT_NONE;
+  return (mt_mode)(atomic_load(&slot_at(index)->word) & W_MODE);
+}
+
+mt_mode mt_take(mt_universe *u, void *L) {
+  uint32_t index = idmap_get(&u->map, L);
+  if (index == NO_SLOT) return MT_NONE;
+  mt_slot *s = slot_at(index);
+  uint64_t w = atomic_load(&s->word);
+  do {
+    if ((w & W_MODE) != MT_ONCE) return (mt_mode)(w & W_MODE);
+  } while (!atomic_compare_exchange_weak(&s->word, &w, w & ~(uint64_t)W_MODE));
+  atomic_fetch_sub(&u->pending, 1);
+  return MT_ONCE;
+}
+
+uint32_t mt_pending_count(mt_universe *u) {
+  int32_t n = atomic_load(&u->pending);
+  return n > 0 ? (uint32_t)n : 0;
+}
+
+int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
+  mt_slot *s;
+  if (slot_lock(id, &s) != MT_OK) return MT_UNKNOWN;
+  mt_universe *u = s->u;
+  /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
+  uint64_t w = atomic_load(&s->word), nw;
+  int push;
+  do {
+    nw = (w & ~(uint64_t)W_MODE) | (uint64_t)mode;
+    push = mode != MT_NONE && !(w & W_KICKED);
+    if (push) nw |= W_KICKED;
+  } while (!atomic_compare_exchange_weak(&s->word, &w, nw));
+  mt_mode before = (mt_mode)(w & W_MODE);
+  if (was) *was = before;
+  if (before == MT_NONE && mode != MT_NONE) atomic_fetch_add(&u->pending, 1);
+  if (before != MT_NONE && mode == MT_NONE) atomic_fetch_sub(&u->pending, 1);
+  if (mode != MT_NONE) {
+    if (push) kick_push(u, (uint32_t)(id & SLOT_MASK));
+    mailbox_wake(u);
+    kick(u);
+  }
+  slot_unlock(s);
+  return MT_OK;
+}
+
+/*
+** Per-call cancellation. call_seq and cancel_seq are sequentially
+** consistent on both sides (Dekker): mt_call_begin stores call_seq, then
+** reads cancel_seq; mt_interrupt_call stores cancel_seq, then reads
+** call_seq. At least one of them sees the other, so a cancellation is
+** either seen at the start of the call or kicks the running call. A
+** cancellation names its call's seq, which no later call shares.
+*/
+int mt_call_begin(mt_universe *u, uint64_t seq) {
+  atomic_store(&u->call_seq, seq);
+  if (atomic_load(&u->cancel_seq) == seq) return 0;
+  mt_process_kicks(u);
+  return 1;
+}
+
+void mt_call_end(mt_universe *u) {
+  mt_deadline_clear(u);
+  atomic_store(&u->call_seq, 0);
+  atomic_store(&u->call_kicked, 0);
+}
+
+uint64_t mt_call_current(mt_universe *u) { return atomic_load(&u->call_seq); }
+
+int mt_call_cancelled(mt_universe *u) {
+  uint64_t seq = atomic_load(&u->call_seq);
+  return seq != 0 && atomic_load(&u->cancel_seq) == seq;
+}
+
+int mt_interrupt_call(uint64_t id, uint64_t seq) {
+  mt_slot *s;
+  if (seq == 0 || slot_lock(id, &s) != MT_OK) return MT_UNKNOWN;
+  mt_universe *u = s->u;
+  if (u->main_id != id) {
+    slot_unlock(s);
+    return MT_UNKNOWN;
+  }
+  uint64_t cur = atomic_load(&u->cancel_seq);
+  while (cur < seq && !atomic_compare_exchange_weak(&u->cancel_seq, &cur, seq)) {
+  }
+  mailbox_wake(u);
+  if (atomic_load(&u->call_seq) == seq) {
+    atomic_store(&u->call_kicked, 1);
+    kick(u);
+  }
+  slot_unlock(s);
+  return MT_OK;
+}
+
+int mt_id_known(uint64_t id) {
+  if (id == 0 || id >= MT_ID_LIMIT) return 0;
+  mt_slot *s = slot_at((uint32_t)(id & SLOT_MASK));
+  return s != NULL && word_id(atomic_load(&s->word)) == id;
+}
+
+uint64_t mt_live_ids(void) { return atomic_load(&live_ids); }

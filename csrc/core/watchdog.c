@@ -1,0 +1,153 @@
+/*
+** Deadlines: one native thread cancels host calls whose time is up, so a
+** timeout fires on time however busy the JavaScript thread that set it is.
+**
+** The heap (earliest deadline first) and every universe's deadline_pos
+** are under wd_lock. An expired entry stays in the heap, moved REKICK_NS
+** ahead, until its call ends: a script that removes the interrupt hook
+** through some C module is kicked again, and so is one whose kick was
+** lost. The entry names its universe by main id and call seq, so firing
+** after the call ended does nothing (mt_interrupt_call checks both).
+*/
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define REKICK_NS 5000000u /* 5 ms */
+
+typedef struct {
+  uint64_t when;
+  uint64_t main_id;
+  uint64_t seq;
+  mt_universe *u;
+} wd_entry;
+
+static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wd_cond;
+static wd_entry *heap;
+static uint32_t heap_len, heap_cap;
+static int wd_started;
+
+uint64_t mt_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void place(uint32_t i, wd_entry e) {
+  heap[i] = e;
+  e.u->deadline_pos = i + 1;
+}
+
+static void sift_up(uint32_t i) {
+  wd_entry e = heap[i];
+  while (i > 0 && heap[(i - 1) / 2].when > e.when) {
+    place(i, heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  place(i, e);
+}
+
+static void sift_down(uint32_t i) {
+  wd_entry e = heap[i];
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= heap_len) break;
+    if (c + 1 < heap_len && heap[c + 1].when < heap[c].when) c++;
+    if (heap[c].when >= e.when) break;
+    place(i, heap[c]);
+    i = c;
+  }
+  place(i, e);
+}
+
+static void heap_remove(uint32_t i) {
+  heap[i].u->deadline_pos = 0;
+  heap_len--;
+  if (i == heap_len) return;
+  place(i, heap[heap_len]);
+  sift_down(i);
+  sift_up(heap[i].u->deadline_pos - 1);
+}
+
+static void *watchdog(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&wd_lock);
+  for (;;) {
+    if (heap_len == 0) {
+      pthread_cond_wait(&wd_cond, &wd_lock);
+      continue;
+    }
+    uint64_t now = mt_now_ns();
+    if (heap[0].when > now) {
+      struct timespec until = {(time_t)(heap[0].when / 1000000000u), (long)(heap[0].when % 1000000000u)};
+      pthread_cond_timedwait(&wd_cond, &wd_lock, &until);
+      continue;
+    }
+    wd_entry e = heap[0];
+    heap[0].when = now + REKICK_NS;
+    sift_down(0);
+    pthread_mutex_unlock(&wd_lock);
+    /* Without wd_lock: sending the signal takes microseconds, and every
+    ** owner takes wd_lock at the end of every call. */
+    mt_interrupt_call(e.main_id, e.seq);
+    pthread_mutex_lock(&wd_lock);
+  }
+  return NULL;
+}
+
+static int start_locked(void) {
+  if (wd_started) return 1;
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&wd_cond, &attr);
+  pthread_condattr_destroy(&attr);
+  pthread_attr_t tattr;
+  pthread_attr_init(&tattr);
+  pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&tattr, 64 * 1024);
+  pthread_t t;
+  wd_started = pthread_create(&t, &tattr, watchdog, NULL) == 0;
+  pthread_attr_destroy(&tattr);
+  return wd_started;
+}
+
+int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns) {
+  pthread_mutex_lock(&wd_lock);
+  if (!start_locked()) {
+    pthread_mutex_unlock(&wd_lock);
+    return 0;
+  }
+  wd_entry e = {deadline_ns, u->main_id, seq, u};
+  if (u->deadline_pos) {
+    uint32_t i = u->deadline_pos - 1;
+    place(i, e);
+    sift_up(i);
+    sift_down(u->deadline_pos - 1);
+  } else {
+    if (heap_len == heap_cap) {
+      uint32_t cap = heap_cap ? heap_cap * 2 : 16;
+      wd_entry *h = realloc(heap, cap * sizeof *h);
+      if (h == NULL) {
+        pthread_mutex_unlock(&wd_lock);
+        return 0;
+      }
+      heap = h;
+      heap_cap = cap;
+    }
+    heap_len++;
+    place(heap_len - 1, e);
+    sift_up(heap_len - 1);
+  }
+  if (u->deadline_pos == 1) pthread_cond_signal(&wd_cond); /* new earliest */
+  pthread_mutex_unlock(&wd_lock);
+  return 1;
+}
+
+void mt_deadline_clear(mt_universe *u) {
+  pthread_mutex_lock(&wd_lock);
+  if (u->deadline_pos) heap_remove(u->deadline_pos - 1);
+  pthread_mutex_unlock(&wd_lock);
+}

@@ -1,0 +1,96 @@
+/*
+** Wrappers around coroutine.resume and coroutine.wrap, for two reasons:
+**
+** - LuaJIT has one hook per VM. A request for a suspended coroutine is
+**   armed just before that coroutine runs, so it fails on its very next
+**   instruction, as on PUC Lua.
+** - PUC Lua has one hook per coroutine. A cancelled host call must stop
+**   whatever coroutine it is in, so host states record the chain of
+**   coroutines they are resuming (world->chain) for hook_arm_call. The
+**   original runs under lua_pcall, so the chain is popped whatever happens.
+**
+** The originals do the work (messages, closing, error positions), so each
+** version keeps its own behaviour; the wrappers only bracket them.
+*/
+#include "world.h"
+
+static int tracks_chain(mt_world *w) {
+#ifdef MTINT_LUAJIT
+  (void)w;
+  return 0;
+#else
+  return w->host != NULL;
+#endif
+}
+
+static void before_resume(mt_world *w, lua_State *co) {
+#ifdef MTINT_LUAJIT
+  if (mt_peek(w->u, co) != MT_NONE) hook_set(co, mt_hook, LUA_MASKCOUNT, 1);
+#endif
+  if (tracks_chain(w)) {
+    int depth = w->chain_depth;
+    if (depth < MT_CHAIN_MAX) w->chain[depth] = co;
+    atomic_signal_fence(memory_order_release); /* entry before depth */
+    w->chain_depth = depth + 1;
+  }
+}
+
+/* Calls the original (upvalue 1) with the arguments on the stack, around
+** coroutine `co`. */
+static int call_original(lua_State *L, lua_State *co) {
+  mt_world *w = world_of(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  if (w == NULL || w->u == NULL || co == NULL) {
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  before_resume(w, co);
+  if (!tracks_chain(w)) {
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  w->chain_depth = w->chain_depth - 1;
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L);
+}
+
+static int resume(lua_State *L) { return call_original(L, lua_tothread(L, 1)); }
+
+static int wrapped(lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(2));
+  return call_original(L, co);
+}
+
+/* wrap(f): the original's closure, whose first upvalue is its coroutine. */
+static int wrap(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  if (lua_getupvalue(L, -1, 1) == NULL || !lua_isthread(L, -1)) {
+    lua_pop(L, 1);
+    luaL_error(L, "mtint: unexpected coroutine.wrap closure");
+  }
+  lua_pushcclosure(L, wrapped, 2);
+  return 1;
+}
+
+void coro_install(lua_State *L) {
+  lua_getglobal(L, "coroutine");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_getfield(L, -1, "resume");
+  if (lua_tocfunction(L, -1) == resume) { /* installed already */
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pushcclosure(L, resume, 1);
+  lua_setfield(L, -2, "resume");
+  lua_getfield(L, -1, "wrap");
+  lua_pushcclosure(L, wrap, 1);
+  lua_setfield(L, -2, "wrap");
+  lua_pop(L, 1);
+}

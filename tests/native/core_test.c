@@ -1,0 +1,340 @@
+/*
+** Tests of csrc/core without Lua: ids, unknown ids, requests, per-call
+** sequence numbers, deadlines, the mailbox, and a stress test in which
+** owner threads register and forget states while other threads interrupt
+** them. The stress test checks the two promises the Lua side relies on:
+** the arm callback never names a state after it was forgotten, and no
+** interrupt aimed at a live state is lost.
+*/
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtint_core.h"
+
+static int failures;
+#define CHECK(cond)                                                       \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                         \
+    }                                                                     \
+  } while (0)
+
+/* --- a fake Lua universe: "states" are slots in arrays ------------------ */
+
+#define STABLE 8
+#define TEMPS 256
+
+typedef struct {
+  mt_universe *u;
+  char main_state;
+  char stable[STABLE];
+  char temps[TEMPS];
+  volatile sig_atomic_t alive[TEMPS];    /* owner's own bookkeeping */
+  _Atomic int armed[STABLE];
+  _Atomic uint64_t temp_ids[TEMPS];      /* published for interrupters */
+  _Atomic uint64_t stable_ids[STABLE];
+  _Atomic uint64_t delivered[STABLE];
+  _Atomic int bad_arms;                  /* arm of a forgotten state */
+  _Atomic uint64_t arms;
+  _Atomic int call_arms;
+} fake;
+
+static void fake_arm(void *ctx, void *L) {
+  fake *f = ctx;
+  atomic_fetch_add(&f->arms, 1);
+  char *p = L;
+  if (p >= f->stable && p < f->stable + STABLE) {
+    atomic_store(&f->armed[p - f->stable], 1);
+  } else if (p >= f->temps && p < f->temps + TEMPS) {
+    if (!f->alive[p - f->temps]) atomic_fetch_add(&f->bad_arms, 1);
+  } else if (p != &f->main_state) {
+    atomic_fetch_add(&f->bad_arms, 1);
+  }
+}
+
+static void fake_arm_call(void *ctx) { atomic_fetch_add(&((fake *)ctx)->call_arms, 1); }
+
+static const mt_ops fake_ops = {fake_arm, fake_arm_call};
+
+static uint64_t now_ms(void) { return mt_now_ns() / 1000000u; }
+
+/* --- unit tests --------------------------------------------------------- */
+
+static void test_ids(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  CHECK(f->u != NULL);
+  uint64_t main_id = mt_main_id(f->u);
+  CHECK(main_id > ((uint64_t)1 << 32)); /* not a small number */
+  CHECK(main_id < MT_ID_LIMIT);
+  CHECK(mt_id_of(f->u, &f->main_state, 0) == main_id);
+  uint64_t a = mt_id_of(f->u, &f->temps[0], 1);
+  uint64_t b = mt_id_of(f->u, &f->temps[1], 1);
+  CHECK(a != 0 && b != 0 && a != b && a != main_id);
+  CHECK(mt_id_of(f->u, &f->temps[0], 1) == a); /* stable per state */
+  CHECK(mt_id_of(f->u, &f->temps[2], 0) == 0);
+  CHECK(mt_id_known(a));
+  CHECK(mt_forget(f->u, &f->temps[0]) == 1);
+  CHECK(mt_forget(f->u, &f->temps[0]) == 0);
+  CHECK(!mt_id_known(a));
+  CHECK(mt_interrupt(a, MT_ONCE, NULL) == MT_UNKNOWN);
+  uint64_t a2 = mt_id_of(f->u, &f->temps[0], 1);
+  CHECK(a2 != a); /* never reused */
+  /* Ids that were never issued, and out-of-range values. */
+  uint64_t bad[] = {0, 1, 12345, (uint64_t)-1, (uint64_t)-65, MT_ID_LIMIT, MT_ID_LIMIT + 1, main_id + 1, main_id ^ ((uint64_t)1 << 40)};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(mt_interrupt(bad[i], MT_ONCE, NULL) == MT_UNKNOWN);
+  CHECK(mt_interrupt_call(a2, 1) == MT_UNKNOWN); /* not a main id */
+  uint64_t live = mt_live_ids();
+  mt_universe_close(f->u);
+  CHECK(mt_live_ids() == live - 3);
+  CHECK(!mt_id_known(main_id) && !mt_id_known(b));
+  free(f);
+}
+
+static void test_requests(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  uint64_t id = mt_id_of(f->u, &f->stable[0], 1);
+  mt_mode was;
+  CHECK(mt_interrupt(id, MT_ONCE, &was) == MT_OK && was == MT_NONE);
+  CHECK(mt_pending_count(f->u) == 1);
+  CHECK(mt_peek(f->u, &f->stable[0]) == MT_ONCE);
+  CHECK(mt_take(f->u, &f->stable[0]) == MT_ONCE);
+  CHECK(mt_take(f->u, &f->stable[0]) == MT_NONE);
+  CHECK(mt_pending_count(f->u) == 0);
+  CHECK(mt_interrupt(id, MT_ALWAYS, NULL) == MT_OK);
+  CHECK(mt_take(f->u, &f->stable[0]) == MT_ALWAYS);
+  CHECK(mt_take(f->u, &f->stable[0]) == MT_ALWAYS);
+  CHECK(mt_interrupt(id, MT_NONE, &was) == MT_OK && was == MT_ALWAYS);
+  CHECK(mt_take(f->u, &f->stable[0]) == MT_NONE);
+  CHECK(mt_pending_count(f->u) == 0);
+  /* Idle hosted universe: no signal, the next call arms. */
+  atomic_store(&f->armed[0], 0);
+  CHECK(mt_interrupt(id, MT_ONCE, NULL) == MT_OK);
+  CHECK(atomic_load(&f->armed[0]) == 0);
+  CHECK(mt_call_begin(f->u, 1) == 1);
+  CHECK(atomic_load(&f->armed[0]) == 1);
+  mt_call_end(f->u);
+  mt_universe_close(f->u);
+  free(f);
+}
+
+static void test_calls(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  uint64_t main_id = mt_main_id(f->u);
+  CHECK(mt_call_begin(f->u, 1) == 1);
+  CHECK(!mt_call_cancelled(f->u));
+  CHECK(mt_interrupt_call(main_id, 1) == MT_OK);
+  CHECK(mt_call_cancelled(f->u));
+  CHECK(atomic_load(&f->call_arms) == 1); /* the owner kicked itself */
+  mt_call_end(f->u);
+  CHECK(!mt_call_cancelled(f->u));
+  /* A late cancellation of call 1 never touches call 2. */
+  CHECK(mt_call_begin(f->u, 2) == 1);
+  CHECK(mt_interrupt_call(main_id, 1) == MT_OK);
+  CHECK(!mt_call_cancelled(f->u));
+  mt_call_end(f->u);
+  /* Cancelled before it started. */
+  CHECK(mt_interrupt_call(main_id, 3) == MT_OK);
+  CHECK(mt_call_begin(f->u, 3) == 0);
+  mt_call_end(f->u);
+  CHECK(mt_call_begin(f->u, 4) == 1);
+  CHECK(!mt_call_cancelled(f->u));
+  mt_call_end(f->u);
+  mt_universe_close(f->u);
+  free(f);
+}
+
+static void test_deadline(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  CHECK(mt_call_begin(f->u, 7) == 1);
+  uint64_t start = mt_now_ns();
+  CHECK(mt_deadline_set(f->u, 7, start + 20000000u));
+  while (!mt_call_cancelled(f->u) && mt_now_ns() - start < 2000000000u) {
+  }
+  uint64_t took = mt_now_ns() - start;
+  CHECK(mt_call_cancelled(f->u));
+  CHECK(took >= 20000000u);
+  mt_call_end(f->u);
+  /* A cleared deadline never fires. */
+  CHECK(mt_call_begin(f->u, 8) == 1);
+  mt_deadline_set(f->u, 8, mt_now_ns() + 5000000u);
+  mt_deadline_clear(f->u);
+  usleep(20000);
+  CHECK(!mt_call_cancelled(f->u));
+  mt_call_end(f->u);
+  mt_universe_close(f->u);
+  free(f);
+}
+
+typedef struct {
+  uint64_t id;
+  int delay_ms;
+} send_args;
+
+static void *sender(void *arg) {
+  send_args *a = arg;
+  usleep((useconds_t)a->delay_ms * 1000);
+  mt_mailbox_send(a->id, "hello", 5);
+  return NULL;
+}
+
+static void *interrupter_once(void *arg) {
+  send_args *a = arg;
+  usleep((useconds_t)a->delay_ms * 1000);
+  mt_interrupt(a->id, MT_ONCE, NULL);
+  return NULL;
+}
+
+static void test_mailbox(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  uint64_t id = mt_main_id(f->u);
+  mt_message *m = NULL;
+  CHECK(mt_mailbox_recv(f->u, 1000000, mt_mailbox_wakes(f->u), &m) == MT_RECV_TIMEOUT);
+  CHECK(mt_mailbox_send(id, "a", 1) == MT_OK && mt_mailbox_send(id, "bc", 2) == MT_OK);
+  CHECK(mt_mailbox_recv(f->u, 0, mt_mailbox_wakes(f->u), &m) == MT_RECV_MESSAGE && m->len == 1 && m->data[0] == 'a');
+  mt_message_free(m);
+  CHECK(mt_mailbox_recv(f->u, 0, mt_mailbox_wakes(f->u), &m) == MT_RECV_MESSAGE && m->len == 2);
+  mt_message_free(m);
+  pthread_t t;
+  send_args a = {id, 20};
+  pthread_create(&t, NULL, sender, &a);
+  CHECK(mt_mailbox_recv(f->u, -1, mt_mailbox_wakes(f->u), &m) == MT_RECV_MESSAGE && m->len == 5);
+  mt_message_free(m);
+  pthread_join(t, NULL);
+  /* An interrupt wakes a waiting recv. */
+  CHECK(mt_call_begin(f->u, 1) == 1);
+  pthread_create(&t, NULL, interrupter_once, &a);
+  CHECK(mt_mailbox_recv(f->u, 5000000000, mt_mailbox_wakes(f->u), &m) == MT_RECV_WOKEN);
+  pthread_join(t, NULL);
+  mt_call_end(f->u);
+  CHECK(mt_mailbox_send(id + 1, "x", 1) == MT_UNKNOWN);
+  mt_universe_close(f->u);
+  CHECK(mt_mailbox_send(id, "x", 1) == MT_UNKNOWN);
+  free(f);
+}
+
+/* --- stress ------------------------------------------------------------- */
+
+#define OWNERS 3
+#define INTERRUPTERS 3
+
+static fake *owners[OWNERS];
+static _Atomic int owners_ready;
+static _Atomic int stop_owners, stop_interrupters;
+static _Atomic int lost;
+
+static unsigned next_rand(unsigned *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 8;
+}
+
+static void *owner_main(void *arg) {
+  fake *f = arg;
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 0);
+  for (int i = 0; i < STABLE; i++) atomic_store(&f->stable_ids[i], mt_id_of(f->u, &f->stable[i], 1));
+  atomic_fetch_add(&owners_ready, 1);
+  while (!atomic_load(&stop_owners)) {
+    for (int k = 0; k < 64; k++) {
+      unsigned i = next_rand(&seed) % TEMPS;
+      if (f->alive[i]) {
+        mt_forget(f->u, &f->temps[i]);
+        f->alive[i] = 0; /* after: the core may still arm it until forget returns */
+      } else {
+        f->alive[i] = 1;
+        atomic_store(&f->temp_ids[i], mt_id_of(f->u, &f->temps[i], 1));
+      }
+    }
+    for (int s = 0; s < STABLE; s++)
+      if (atomic_exchange(&f->armed[s], 0) && mt_take(f->u, &f->stable[s]) == MT_ONCE)
+        atomic_fetch_add(&f->delivered[s], 1);
+  }
+  mt_universe_close(f->u);
+  return NULL;
+}
+
+/* Each interrupter owns stable slot `n` of every owner: it sends a once
+** request and waits for its delivery (lost if it takes > 2 s), and fires
+** at temporary and made-up ids in between. */
+static void *interrupter_main(void *arg) {
+  int n = (int)(intptr_t)arg;
+  unsigned seed = 77u * (unsigned)n + 1;
+  uint64_t sent[OWNERS] = {0};
+  while (!atomic_load(&stop_interrupters)) {
+    for (int o = 0; o < OWNERS; o++) {
+      fake *f = owners[o];
+      uint64_t before = atomic_load(&f->delivered[n]);
+      mt_interrupt(atomic_load(&f->stable_ids[n]), MT_ONCE, NULL);
+      sent[o]++;
+      for (int k = 0; k < 16; k++) {
+        uint64_t id = atomic_load(&f->temp_ids[next_rand(&seed) % TEMPS]);
+        mt_interrupt(id, (mt_mode)(next_rand(&seed) % 3), NULL);
+        mt_interrupt(next_rand(&seed) | ((uint64_t)next_rand(&seed) << 24), MT_ONCE, NULL);
+      }
+      uint64_t start = now_ms();
+      while (atomic_load(&f->delivered[n]) == before) {
+        if (now_ms() - start > 2000) {
+          atomic_fetch_add(&lost, 1);
+          break;
+        }
+        sched_yield();
+      }
+    }
+  }
+  return NULL;
+}
+
+static void test_stress(int seconds) {
+  pthread_t o[OWNERS], in[INTERRUPTERS];
+  for (int i = 0; i < OWNERS; i++) {
+    owners[i] = calloc(1, sizeof(fake));
+    pthread_create(&o[i], NULL, owner_main, owners[i]);
+  }
+  while (atomic_load(&owners_ready) < OWNERS) usleep(1000);
+  for (intptr_t i = 0; i < INTERRUPTERS; i++) pthread_create(&in[i], NULL, interrupter_main, (void *)i);
+  sleep((unsigned)seconds);
+  atomic_store(&stop_interrupters, 1); /* owners keep delivering meanwhile */
+  for (int i = 0; i < INTERRUPTERS; i++) pthread_join(in[i], NULL);
+  atomic_store(&stop_owners, 1);
+  for (int i = 0; i < OWNERS; i++) pthread_join(o[i], NULL);
+  uint64_t delivered = 0, arms = 0;
+  for (int i = 0; i < OWNERS; i++) {
+    CHECK(atomic_load(&owners[i]->bad_arms) == 0);
+    for (int s = 0; s < STABLE; s++) delivered += atomic_load(&owners[i]->delivered[s]);
+    arms += atomic_load(&owners[i]->arms);
+    free(owners[i]);
+  }
+  CHECK(atomic_load(&lost) == 0);
+  CHECK(delivered > 0);
+  CHECK(mt_live_ids() == 0 && mt_live_universes() == 0);
+  printf("stress: %d s, %llu deliveries, %llu arms, %d lost\n", seconds, (unsigned long long)delivered,
+         (unsigned long long)arms, atomic_load(&lost));
+}
+
+int main(int argc, char **argv) {
+  int seconds = argc > 1 ? atoi(argv[1]) : 3;
+  test_ids();
+  test_requests();
+  test_calls();
+  test_deadline();
+  test_mailbox();
+  CHECK(mt_live_ids() == 0);
+  test_stress(seconds);
+  if (failures) {
+    fprintf(stderr, "core_test: %d failure(s)\n", failures);
+    return 1;
+  }
+  printf("core_test: ok\n");
+  return 0;
+}

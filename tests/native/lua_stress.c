@@ -1,0 +1,267 @@
+/*
+** Stress test of real Lua states in real threads, built once per Lua
+** version (and under ThreadSanitizer / AddressSanitizer by the sanitizer
+** steps). Each crash class the rock was measured to have gets a workload:
+**
+**   spin     a state spins in pcall loops; an interrupter interrupts it
+**            once, waits for the delivery, repeats. Any interrupt not
+**            delivered within 2 s is "lost". Bursts of interrupts between
+**            the single ones exercise LuaJIT's hook mask.
+**   coro     a state creates, registers and drops coroutines, resuming
+**            them, while interrupters fire at their ids (released
+**            coroutines racing with interrupts).
+**   deep     a state recurses deeply and collects garbage while being
+**            interrupted (Lua 5.4's CallInfo lists being freed).
+**   reopen   states are closed and reopened while interrupters fire at
+**            their old and new ids.
+**
+** Usage: lua_stress SECONDS
+*/
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "mtint_core.h"
+
+int luaopen_mtint(lua_State *L);
+
+#ifdef MTINT_LUAJIT
+#define MT_VERSION_NAME LUAJIT_VERSION
+#else
+#define MT_VERSION_NAME LUA_VERSION
+#endif
+
+#define SPINNERS 2
+#define CORO_IDS 64
+
+static _Atomic int stop_workers, stop_interrupters;
+static _Atomic int lost, failures;
+static _Atomic uint64_t spin_ids[SPINNERS], spin_delivered[SPINNERS];
+static _Atomic uint64_t coro_ids[CORO_IDS];
+static _Atomic uint64_t deep_id, reopen_id;
+static _Atomic uint64_t coro_made, deep_rounds, reopens, coro_interrupted;
+
+static int l_stop(lua_State *L) {
+  lua_pushboolean(L, atomic_load(&stop_workers));
+  return 1;
+}
+
+/* publish(slot, id) / delivered(slot) / coro(slot, id) / count(name) */
+static int l_publish(lua_State *L) {
+  const char *what = luaL_checkstring(L, 1);
+  int slot = (int)luaL_checknumber(L, 2);
+  uint64_t id = (uint64_t)luaL_checknumber(L, 3);
+  if (strcmp(what, "spin") == 0) atomic_store(&spin_ids[slot], id);
+  else if (strcmp(what, "coro") == 0) atomic_store(&coro_ids[slot % CORO_IDS], id);
+  else if (strcmp(what, "deep") == 0) atomic_store(&deep_id, id);
+  else if (strcmp(what, "reopen") == 0) atomic_store(&reopen_id, id);
+  return 0;
+}
+
+static int l_delivered(lua_State *L) {
+  atomic_fetch_add(&spin_delivered[(int)luaL_checknumber(L, 1)], 1);
+  return 0;
+}
+
+static int l_count(lua_State *L) {
+  const char *what = luaL_checkstring(L, 1);
+  if (strcmp(what, "coro") == 0) atomic_fetch_add(&coro_made, 1);
+  else if (strcmp(what, "coro_interrupted") == 0) atomic_fetch_add(&coro_interrupted, 1);
+  else if (strcmp(what, "deep") == 0) atomic_fetch_add(&deep_rounds, 1);
+  return 0;
+}
+
+static lua_State *new_state(void) {
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+#ifdef MTINT_LUAJIT
+  luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+#endif
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_mtint);
+  lua_setfield(L, -2, "mtint");
+  lua_pop(L, 2);
+  lua_register(L, "stop", l_stop);
+  lua_register(L, "publish", l_publish);
+  lua_register(L, "delivered", l_delivered);
+  lua_register(L, "count", l_count);
+  return L;
+}
+
+static void run(lua_State *L, const char *code, int slot) {
+  if (luaL_loadstring(L, code) != 0) {
+    fprintf(stderr, "load: %s\n", lua_tostring(L, -1));
+    atomic_fetch_add(&failures, 1);
+    return;
+  }
+  lua_pushnumber(L, slot);
+  if (lua_pcall(L, 1, 0, 0) != 0) {
+    const char *msg = lua_tostring(L, -1);
+    /* An interrupt can land between the script's pcalls: that is fine. */
+    if (msg == NULL || strstr(msg, "mtint.error.interrupted") == NULL) {
+      fprintf(stderr, "script: %s\n", msg ? msg : "(non-string error)");
+      atomic_fetch_add(&failures, 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* The handler runs in place of the error, so an interrupt that lands
+** anywhere in the loop counts and none ends the script. */
+static const char *spin_code =
+    "local slot = ...\n"
+    "local mtint = require 'mtint'\n"
+    "mtint.sethook(function() delivered(slot) end)\n"
+    "publish('spin', slot, mtint.id())\n"
+    "local x = 0\n"
+    "while true do x = x + 1; if x % 4096 == 0 and stop() then return end end\n";
+
+static const char *coro_code =
+    "local mtint = require 'mtint'\n"
+    "local n = 0\n"
+    "while not stop() do\n"
+    "  local ok, err = pcall(function()\n"
+    "    for _ = 1, 50 do\n"
+    "      local co = coroutine.create(function()\n"
+    "        local s = 0\n"
+    "        for i = 1, 200 do s = s + i; if i % 50 == 0 then coroutine.yield(s) end end\n"
+    "        return s\n"
+    "      end)\n"
+    "      n = n + 1\n"
+    "      publish('coro', n, mtint.id(co))\n"
+    "      count('coro')\n"
+    "      while coroutine.status(co) == 'suspended' do\n"
+    "        local ok, e = coroutine.resume(co)\n"
+    "        if not ok then\n"
+    "          if e ~= mtint.error.interrupted then error(e, 0) end\n"
+    "          count('coro_interrupted')\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    collectgarbage()\n"
+    "  end)\n"
+    "  if not ok and err ~= mtint.error.interrupted then error(err, 0) end\n"
+    "end\n";
+
+static const char *deep_code =
+    "local mtint = require 'mtint'\n"
+    "publish('deep', 0, mtint.id())\n"
+    "local function deep(n)\n"
+    "  if n == 0 then collectgarbage('step', 10); return 0 end\n"
+    "  local t = {n}\n"
+    "  return deep(n - 1) + #t\n"
+    "end\n"
+    "while not stop() do\n"
+    "  local ok, err = pcall(deep, 150)\n"
+    "  if not ok and err ~= mtint.error.interrupted then error(err, 0) end\n"
+    "  pcall(collectgarbage)\n"
+    "  count('deep')\n"
+    "end\n";
+
+static const char *reopen_code =
+    "local mtint = require 'mtint'\n"
+    "publish('reopen', 0, mtint.id())\n"
+    "for _ = 1, 20 do local co = coroutine.create(function() end); publish('coro', 1000 + _, mtint.id(co)) end\n"
+    "local x = 0\n"
+    "for i = 1, 20000 do x = x + i end\n";
+
+static void *spin_worker(void *arg) {
+  int slot = (int)(intptr_t)arg;
+  lua_State *L = new_state();
+  run(L, spin_code, slot);
+  lua_close(L);
+  return NULL;
+}
+
+static void *coro_worker(void *arg) {
+  (void)arg;
+  lua_State *L = new_state();
+  run(L, coro_code, 0);
+  lua_close(L);
+  return NULL;
+}
+
+static void *deep_worker(void *arg) {
+  (void)arg;
+  lua_State *L = new_state();
+  run(L, deep_code, 0);
+  lua_close(L);
+  return NULL;
+}
+
+static void *reopen_worker(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop_workers)) {
+    lua_State *L = new_state();
+    run(L, reopen_code, 0);
+    lua_close(L);
+    atomic_fetch_add(&reopens, 1);
+  }
+  return NULL;
+}
+
+static unsigned next_rand(unsigned *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 8;
+}
+
+/* Interrupts each spinner once and waits for the delivery; in between,
+** bursts at the spinners and fire at coroutine, deep and reopen ids. */
+static void *interrupter(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg * 7919u + 1;
+  while (!atomic_load(&stop_interrupters)) {
+    for (int s = 0; s < SPINNERS; s++) {
+      uint64_t id = atomic_load(&spin_ids[s]);
+      if (id == 0) continue;
+      if (next_rand(&seed) % 8 == 0)
+        for (int k = 0; k < 200; k++) mt_interrupt(id, MT_ONCE, NULL); /* burst */
+      uint64_t before = atomic_load(&spin_delivered[s]);
+      uint64_t start = mt_now_ns();
+      mt_interrupt(id, MT_ONCE, NULL);
+      while (atomic_load(&spin_delivered[s]) == before) {
+        if (mt_now_ns() - start > 2000000000u) {
+          fprintf(stderr, "lost an interrupt to spinner %d\n", s);
+          atomic_fetch_add(&lost, 1);
+          break;
+        }
+        sched_yield();
+      }
+    }
+    for (int k = 0; k < 32; k++) {
+      mt_interrupt(atomic_load(&coro_ids[next_rand(&seed) % CORO_IDS]), MT_ONCE, NULL);
+      mt_interrupt(atomic_load(&deep_id), MT_ONCE, NULL);
+      mt_interrupt(atomic_load(&reopen_id), (mt_mode)(next_rand(&seed) % 3), NULL);
+    }
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  int seconds = argc > 1 ? atoi(argv[1]) : 3;
+  pthread_t workers[SPINNERS + 3], interrupters[2];
+  int nw = 0;
+  for (intptr_t s = 0; s < SPINNERS; s++) pthread_create(&workers[nw++], NULL, spin_worker, (void *)s);
+  pthread_create(&workers[nw++], NULL, coro_worker, NULL);
+  pthread_create(&workers[nw++], NULL, deep_worker, NULL);
+  pthread_create(&workers[nw++], NULL, reopen_worker, NULL);
+  for (intptr_t i = 0; i < 2; i++) pthread_create(&interrupters[i], NULL, interrupter, (void *)i);
+  sleep((unsigned)seconds);
+  atomic_store(&stop_interrupters, 1);
+  for (int i = 0; i < 2; i++) pthread_join(interrupters[i], NULL);
+  atomic_store(&stop_workers, 1);
+  for (int i = 0; i < nw; i++) pthread_join(workers[i], NULL);
+  uint64_t delivered = 0;
+  for (int s = 0; s < SPINNERS; s++) delivered += atomic_load(&spin_delivered[s]);
+  printf("%s: %d s: %llu interrupts delivered, %d lost; %llu coroutines (%llu interrupted); %llu deep rounds; %llu reopens; %llu ids left\n",
+         MT_VERSION_NAME, seconds, (unsigned long long)delivered, atomic_load(&lost), (unsigned long long)atomic_load(&coro_made),
+         (unsigned long long)atomic_load(&coro_interrupted), (unsigned long long)atomic_load(&deep_rounds),
+         (unsigned long long)atomic_load(&reopens), (unsigned long long)mt_live_ids());
+  int ok = atomic_load(&lost) == 0 && atomic_load(&failures) == 0 && delivered > 0 && mt_live_ids() == 0;
+  return ok ? 0 : 1;
+}
