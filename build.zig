@@ -39,6 +39,10 @@ const lua_sources = [_][]const u8{
     "csrc/lua/hook.c",
     "csrc/lua/module.c",
     "csrc/lua/coro.c",
+    "csrc/lua/codec.c",
+    "csrc/lua/sandbox.c",
+    "csrc/lua/hostlib.c",
+    "csrc/lua/host.c",
 };
 
 const c_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };

@@ -38,6 +38,17 @@ MT_EXPORT int mtint_send(double id, const void *data, double len) {
   }
 }
 
+/* Bytes used by the state `id`, -1 if unknown. Any thread, also while the
+** state runs. */
+MT_EXPORT double mtint_memory_used(double id) {
+  mt_slot *s;
+  if (slot_lock(as_id(id), &s) != MT_OK) return -1;
+  const _Atomic size_t *meter = s->u->meter;
+  double used = meter ? (double)atomic_load_explicit(meter, memory_order_relaxed) : -1;
+  slot_unlock(s);
+  return used;
+}
+
 MT_EXPORT double mtint_live_ids(void) { return (double)mt_live_ids(); }
 
 MT_EXPORT double mtint_live_universes(void) { return (double)mt_live_universes(); }

@@ -89,6 +89,7 @@ struct mt_universe {
   mt_message *mbox_head, *mbox_tail;
   _Atomic uint64_t wakes;
 
+  const _Atomic size_t *meter; /* bytes the state uses (mt_universe_meter) */
   uint32_t deadline_pos;       /* 1 + index in the watchdog heap, 0 if none;
                                   under the watchdog's lock */
 };

@@ -17,6 +17,7 @@
 #define MTINT_CORE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,10 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
 
 /* Unregisters every id of the universe and retires it. Owner thread. */
 void mt_universe_close(mt_universe *u);
+
+/* Lets any thread read the state's memory use from *meter (updated by the
+** owner's allocator), through mtint_memory_used. */
+void mt_universe_meter(mt_universe *u, const _Atomic size_t *meter);
 
 /* Records the calling thread as the owner (drop-in states can be created
 ** on one thread and run on another, as llthreads2 does). Cheap when the

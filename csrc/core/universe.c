@@ -58,6 +58,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   u->ctx = ctx;
   u->hosted = hosted;
   u->map = (mt_idmap){0};
+  u->meter = NULL;
   atomic_store(&u->kick_head, NO_SLOT);
   atomic_store(&u->signal_pending, 0);
   atomic_store(&u->call_kicked, 0);
@@ -102,5 +103,7 @@ void mt_universe_adopt(mt_universe *u) {
 }
 
 uint64_t mt_main_id(mt_universe *u) { return u->main_id; }
+
+void mt_universe_meter(mt_universe *u, const _Atomic size_t *meter) { u->meter = meter; }
 
 uint64_t mt_live_universes(void) { return atomic_load(&live_universes); }

@@ -63,7 +63,9 @@ void hook_sethandler(lua_State *L, int thread, int handler) {
   lua_pop(L, 1);
 }
 
-/* Runs L's handler in place of the error, or raises the rock's error. */
+/* Runs L's handler in place of the error, or raises the rock's error.
+** The handler runs protected only to keep hook_depth right; its error
+** goes on as it was raised. */
 static void deliver(mt_world *w, lua_State *L) {
   mt_getregistry(L, &handlers_key);
   if (lua_istable(L, -1)) {
@@ -71,7 +73,10 @@ static void deliver(mt_world *w, lua_State *L) {
     lua_rawget(L, -2);
     if (lua_isfunction(L, -1)) {
       lua_remove(L, -2);
-      lua_call(L, 0, 0);
+      w->hook_depth++;
+      int status = lua_pcall(L, 0, 0, 0);
+      w->hook_depth--;
+      if (status != LUA_OK) lua_error(L);
       return;
     }
     lua_pop(L, 1);
@@ -115,6 +120,23 @@ static void settle(mt_world *w, lua_State *L) {
   }
 }
 
+static void take_and_deliver(mt_world *w, lua_State *L) {
+  sigset_t saved;
+  mt_kicks_block(&saved);
+  mt_mode m = mt_take(w->u, L);
+  settle(w, L);
+  mt_kicks_restore(&saved);
+  if (m != MT_NONE) deliver(w, L);
+}
+
+void hook_check(mt_world *w, lua_State *L) {
+  if (mt_call_cancelled(w->u)) cancel_unwind(w, L);
+  mt_mode m = mt_peek(w->u, L);
+  if (w->hook_depth > 0 || m == MT_NONE) return;
+  if (m == MT_ALWAYS) deliver(w, L);
+  else take_and_deliver(w, L);
+}
+
 void mt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   mt_world *w = world_of(L);
@@ -135,10 +157,5 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
   if (m == MT_NONE && lua_gethookcount(L) == PROBE_COUNT && mt_pending_count(w->u) > 0)
     return; /* still waiting for a suspended coroutine */
 #endif
-  sigset_t saved;
-  mt_kicks_block(&saved);
-  m = mt_take(w->u, L);
-  settle(w, L);
-  mt_kicks_restore(&saved);
-  if (m != MT_NONE) deliver(w, L);
+  take_and_deliver(w, L);
 }

@@ -31,7 +31,8 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     w->orig_alloc(w->orig_ud, ptr, osize, 0);
     return NULL;
   }
-  if (nsize > old && (w->fail_alloc || (w->limit != 0 && used + (nsize - old) > w->limit))) return NULL;
+  if (nsize > old && (w->fail_alloc || (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit)))
+    return NULL;
   void *p = w->orig_alloc(w->orig_ud, ptr, osize, nsize);
   if (p != NULL) {
     atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
@@ -130,6 +131,7 @@ mt_world *world_attach(lua_State *L, int hosted) {
     free(w);
     return NULL;
   }
+  mt_universe_meter(w->u, &w->used);
   lua_setallocf(L, world_alloc, w);
   lua_pushcfunction(L, attach_protected);
   lua_pushlightuserdata(L, w);
@@ -149,6 +151,8 @@ void world_detach(mt_world *w, lua_State *L) {
   lua_pop(L, 1);
   mt_universe_close(w->u);
   w->u = NULL;
+  free(w->cancel_trace);
+  w->cancel_trace = NULL;
   void *ud;
   if (lua_getallocf(L, &ud) == world_alloc && ud == w) {
     lua_setallocf(L, w->orig_alloc, w->orig_ud);

@@ -29,6 +29,7 @@ typedef struct mt_world {
 
   _Atomic size_t used; /* bytes; written by the owner, read anywhere */
   size_t limit;        /* 0: unlimited */
+  int limit_lifted;    /* the message handler may pass the limit */
   int fail_alloc;      /* set while a cancelled call unwinds */
 
   /* Coroutines resumed by the running host call, innermost last, so that
@@ -38,6 +39,7 @@ typedef struct mt_world {
   volatile sig_atomic_t chain_depth;
 
   uint64_t raised_seq; /* host call in which the hook raised interrupted */
+  int hook_depth;      /* interrupt handlers running (no nested delivery) */
   char *cancel_trace;  /* where a cancelled call was stopped (malloc'd) */
   mt_host *host;       /* NULL for the drop-in module */
 
@@ -62,6 +64,9 @@ void hook_arm(void *ctx, void *L);
 void hook_arm_call(void *ctx);
 /* Applies lua_sethook on the owner thread outside the kick handler. */
 void hook_set(lua_State *L, lua_Hook f, int mask, int count);
+/* Raises what is pending for L (a cancellation, an interrupt) as the hook
+** would; C functions that block call it (host.recv). */
+void hook_check(mt_world *w, lua_State *L);
 /* Sets (or clears, with nil) the interrupt handler of thread at `thread`
 ** to the value at `handler`. */
 void hook_sethandler(lua_State *L, int thread, int handler);

@@ -1,0 +1,272 @@
+/*
+** The host API: one state per worker, driven through FFI by src/worker.ts.
+** Every entry into Lua is under lua_pcall, so a Lua error never longjmps
+** across JavaScript. The result of a call is one byte buffer (host.h lists
+** the kinds, codec.h the value format) that the worker hands to the main
+** thread as it is.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+#define FLAG_FULL_LIBS 1
+#define FLAG_JIT 2
+
+typedef struct {
+  mt_world *w;
+  const char *chunk, *name;
+  size_t chunk_len, name_len;
+  const uint8_t *args;
+  size_t args_len;
+  int bad_args; /* the arguments could not be decoded */
+} run_request;
+
+static int open_protected(lua_State *L) {
+  int flags = (int)lua_tonumber(L, 1);
+  sandbox_open(L, flags & FLAG_FULL_LIBS);
+  hostlib_open(L);
+  return 0;
+}
+
+MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return NULL;
+#ifdef MTINT_LUAJIT
+  /* Compiled loops never look at hooks: off unless asked for. */
+  if (!(flags & FLAG_JIT)) luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+#endif
+  mt_host *h = calloc(1, sizeof *h);
+  mt_world *w = h ? world_attach(L, 1) : NULL;
+  if (w == NULL) {
+    free(h);
+    lua_close(L);
+    return NULL;
+  }
+  w->host = h;
+  h->L = L;
+  lua_pushcfunction(L, open_protected);
+  lua_pushnumber(L, flags);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_close(L); /* detaches the world */
+    free(h);
+    return NULL;
+  }
+  coro_install(L);
+  w->limit = memory_limit > 0 ? (size_t)memory_limit : 0;
+  return w;
+}
+
+/* The callbacks into the worker's JavaScript. */
+MT_EXPORT void mth_callbacks(mt_world *w, mt_print_cb print, mt_post_cb post, mt_call_cb call) {
+  w->host->print = print;
+  w->host->post = post;
+  w->host->call = call;
+}
+
+/* Makes host function `index` callable as host.<name>. */
+MT_EXPORT void mth_define(mt_world *w, int32_t index, const char *name, uint32_t len) {
+  hostlib_define(w->host->L, index, name, len);
+}
+
+/* A host function's reply, set by the JavaScript callback before it
+** returns: encoded values, or the error message when it returns nonzero. */
+MT_EXPORT void mth_reply(mt_world *w, const uint8_t *data, uint32_t len) {
+  buf_reset(&w->host->reply);
+  buf_bytes(&w->host->reply, data, len);
+}
+
+MT_EXPORT double mth_id(mt_world *w) { return (double)mt_main_id(w->u); }
+
+MT_EXPORT const char *mth_version(void) { return LUA_VERSION; }
+
+MT_EXPORT const char *mth_engine(void) {
+#ifdef MTINT_LUAJIT
+  return LUAJIT_VERSION;
+#else
+  return LUA_RELEASE;
+#endif
+}
+
+/* The message handler: notes where the error happened and the traceback,
+** and leaves the error value as it is (tables come back intact). */
+static int msgh(lua_State *L) {
+  mt_world *w = world_of(L);
+  mt_host *h = w->host;
+  w->limit_lifted = 1; /* a traceback must not fail at the memory limit */
+  const char *msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
+  mt_traceback(L, L, msg, 1);
+  free(h->trace);
+  h->trace = strdup(lua_tostring(L, -1));
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      strncpy(h->err_src, ar.short_src, sizeof h->err_src - 1);
+      h->err_line = ar.currentline;
+      break;
+    }
+  }
+  w->limit_lifted = 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static void write_error(mt_host *h, int kind, const char *message, size_t len, const char *trace) {
+  buf_reset(&h->out);
+  buf_u8(&h->out, (uint8_t)kind);
+  buf_str(&h->out, message, len);
+  buf_str(&h->out, h->err_src, strlen(h->err_src));
+  buf_i32(&h->out, h->err_line);
+  buf_str(&h->out, trace ? trace : "", trace ? strlen(trace) : 0);
+}
+
+/* "name:LINE: message" -> LINE, as load reports syntax errors. */
+static int syntax_line(const char *msg, const char *name, size_t name_len) {
+  if (strncmp(msg, name, name_len) != 0 || msg[name_len] != ':') return 0;
+  return atoi(msg + name_len + 1);
+}
+
+static int protected_run(lua_State *L) {
+  run_request *r = lua_touserdata(L, 1);
+  mt_host *h = r->w->host;
+  lua_settop(L, 0);
+  lua_pushliteral(L, "=");
+  lua_pushlstring(L, r->name, r->name_len);
+  lua_concat(L, 2); /* "=name": error messages say `name:line:` */
+  const char *chunkname = lua_tostring(L, 1);
+  if (mt_loadtext(L, r->chunk, r->chunk_len, chunkname) != LUA_OK) {
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    h->err_line = syntax_line(msg, r->name, r->name_len);
+    snprintf(h->err_src, sizeof h->err_src, "%.*s", (int)r->name_len, r->name);
+    write_error(h, RESULT_SYNTAX, msg, len, NULL);
+    buf_u32(&h->out, 0);
+    return 0;
+  }
+  lua_replace(L, 1);
+  int n = codec_push(L, r->args, r->args_len);
+  if (n < 0) {
+    r->bad_args = 1;
+    return lua_error(L);
+  }
+  lua_call(L, n, LUA_MULTRET);
+  char why[320];
+  buf_reset(&h->out);
+  buf_u8(&h->out, RESULT_OK);
+  if (!codec_encode(L, 1, lua_gettop(L), &h->out, why, sizeof why, "result")) {
+    buf_reset(&h->out);
+    buf_u8(&h->out, RESULT_CONVERT);
+    buf_str(&h->out, why, strlen(why));
+  }
+  return 0;
+}
+
+/* Writes the result of a failed call; the error value is on top. */
+static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
+  mt_host *h = w->host;
+  if (mt_call_cancelled(w->u)) {
+    static const char msg[] = "cancelled"; /* src/lua_worker.ts says why */
+    write_error(h, RESULT_INTERRUPTED, msg, sizeof msg - 1, w->cancel_trace ? w->cancel_trace : h->trace);
+    buf_u32(&h->out, 0);
+    return;
+  }
+  if (status == LUA_ERRMEM) {
+    static const char msg[] = "not enough memory";
+    write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, h->trace);
+    buf_u32(&h->out, 0);
+    return;
+  }
+  size_t len = 0;
+  const char *msg = NULL;
+  int type = lua_type(L, -1);
+  if (type == LUA_TSTRING || type == LUA_TNUMBER) msg = lua_tolstring(L, -1, &len);
+  if (msg && w->raised_seq == h->seq && strcmp(msg, "mtint.error.interrupted") == 0) {
+    write_error(h, RESULT_INTERRUPTED, msg, len, h->trace);
+    buf_u32(&h->out, 0);
+    return;
+  }
+  char other[96];
+  if (msg == NULL) {
+    snprintf(other, sizeof other, "(error object is a %s value)", lua_typename(L, type));
+    msg = other;
+    len = strlen(other);
+  }
+  if (r->bad_args) {
+    buf_reset(&h->out);
+    buf_u8(&h->out, RESULT_CONVERT);
+    buf_str(&h->out, msg, len);
+    return;
+  }
+  write_error(h, RESULT_ERROR, msg, len, h->trace);
+  /* The error value itself, when it can cross (a table error object). */
+  size_t mark = h->out.len;
+  char why[320];
+  if (type == LUA_TSTRING || !codec_encode(L, lua_gettop(L), 1, &h->out, why, sizeof why, "error")) {
+    h->out.len = mark;
+    buf_u32(&h->out, 0);
+  }
+}
+
+/* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
+** cancelled after `timeout_ms` (negative: none). Returns the length of the
+** result, read with mth_result. */
+MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
+                           uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms) {
+  mt_host *h = w->host;
+  lua_State *L = h->L;
+  run_request r = {w, chunk, name, chunk_len, name_len, args, args_len, 0};
+  h->seq = (uint64_t)seq;
+  h->err_src[0] = '\0';
+  h->err_line = 0;
+  free(h->trace);
+  h->trace = NULL;
+  free(w->cancel_trace);
+  w->cancel_trace = NULL;
+  w->raised_seq = 0;
+  w->chain_depth = 0;
+  w->hook_depth = 0;
+  if (!mt_call_begin(w->u, h->seq)) {
+    classify(w, L, LUA_ERRRUN, &r); /* cancelled before it started */
+    mt_call_end(w->u);
+  } else {
+    if (timeout_ms >= 0 && isfinite(timeout_ms)) mt_deadline_set(w->u, h->seq, mt_now_ns() + (uint64_t)(timeout_ms * 1e6));
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, msgh);
+    lua_pushcfunction(L, protected_run);
+    lua_pushlightuserdata(L, &r);
+    int status = lua_pcall(L, 1, 0, top + 1);
+    if (status != LUA_OK) classify(w, L, status, &r);
+    lua_settop(L, top);
+    w->fail_alloc = 0;
+    mt_call_end(w->u);
+    /* Lua 5.1 has no emergency collection: after an allocation failed it
+    ** stays full until someone collects. */
+    if (status == LUA_ERRMEM) lua_gc(L, LUA_GCCOLLECT, 0);
+  }
+  h->seq = 0;
+  if (h->out.oom) {
+    buf_reset(&h->out);
+    static const char msg[] = "not enough memory for the result";
+    write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
+    buf_u32(&h->out, 0);
+  }
+  return (uint32_t)h->out.len;
+}
+
+MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
+
+/* Closes the state. Its finalizers run inside lua_close, still
+** interruptible as call `seq`; the sentinel detaches the world at the end.
+** Owner thread, between calls. */
+MT_EXPORT void mth_close(mt_world *w, double seq) {
+  mt_host *h = w->host;
+  mt_call_begin(w->u, (uint64_t)seq);
+  lua_close(h->L); /* frees w */
+  buf_free(&h->out);
+  buf_free(&h->reply);
+  buf_free(&h->scratch);
+  free(h->trace);
+  free(h);
+}

@@ -1,0 +1,48 @@
+/*
+** The host API: what ffi/ calls to drive a state from JavaScript.
+*/
+#ifndef MTINT_HOST_H
+#define MTINT_HOST_H
+
+#include "codec.h"
+#include "world.h"
+
+/* Callbacks into the JavaScript of the worker thread. They run on the
+** owner thread, inside the FFI call that runs Lua, and return normally:
+** errors come back as a status, so no longjmp ever crosses JavaScript. */
+typedef void (*mt_print_cb)(const uint8_t *text, uint32_t len);
+typedef void (*mt_post_cb)(const uint8_t *values, uint32_t len);
+typedef int32_t (*mt_call_cb)(int32_t fn, const uint8_t *args, uint32_t len);
+
+/* What mth_run reports (first byte of the result). */
+enum {
+  RESULT_OK = 0,          /* values */
+  RESULT_ERROR = 1,       /* message, chunk, line, traceback, value */
+  RESULT_INTERRUPTED = 2, /* message, chunk, line, traceback */
+  RESULT_MEMORY = 3,      /* message, chunk, line, traceback */
+  RESULT_CONVERT = 4,     /* message: a result that cannot cross */
+  RESULT_SYNTAX = 5,      /* as RESULT_ERROR */
+};
+
+struct mt_host {
+  lua_State *L;
+  mt_buf out;   /* result of the last call */
+  mt_buf reply; /* a host function's reply (mth_reply) */
+  mt_buf scratch; /* arguments of host.post and host functions */
+  mt_print_cb print;
+  mt_post_cb post;
+  mt_call_cb call;
+  uint64_t seq;   /* running call, 0 between calls */
+  char *trace;    /* traceback taken by the message handler */
+  char err_src[256];
+  int err_line;
+};
+
+void sandbox_open(lua_State *L, int full);
+int luaopen_mtint(lua_State *L);
+/* Preloads `host` and `mtint`, and routes print() to the worker. */
+void hostlib_open(lua_State *L);
+/* Registers host function `index` as host.<name>. */
+void hostlib_define(lua_State *L, int index, const char *name, size_t len);
+
+#endif

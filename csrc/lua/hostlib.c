@@ -1,0 +1,162 @@
+/*
+** The `host` module of host states (`local host = require "host"`):
+**
+**   host.post(value)      sends value to the LuaWorker (lua.messages())
+**   host.recv([seconds])  waits for a value from lua.send(); nil on timeout;
+**                         an interrupt or a cancellation is raised here
+**   host.<name>(...)      the functions of the worker's host module
+**
+** and print(), which writes through the worker's console so that its
+** output interleaves with JavaScript's.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+static int hostfns_key; /* registry: name -> index of a host function */
+
+static mt_host *check_host(lua_State *L, mt_world **wp) {
+  mt_world *w = world_of(L);
+  if (w == NULL || w->host == NULL || w->u == NULL) luaL_error(L, "host: not available in this state");
+  if (wp) *wp = w;
+  return w->host;
+}
+
+static int h_post(lua_State *L) {
+  mt_host *h = check_host(L, NULL);
+  char why[320];
+  lua_settop(L, 1);
+  buf_reset(&h->scratch);
+  if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post")) return luaL_error(L, "%s", why);
+  h->post(h->scratch.data, (uint32_t)h->scratch.len);
+  return 0;
+}
+
+/* Decodes a message after copying it into Lua memory, so that an
+** out-of-memory error while decoding cannot leak the C copy. */
+static int push_message(lua_State *L, mt_message *m) {
+  lua_pushlstring(L, (const char *)m->data, m->len);
+  mt_message_free(m);
+  size_t len;
+  const uint8_t *data = (const uint8_t *)lua_tolstring(L, -1, &len);
+  int n = codec_push(L, data, len);
+  if (n < 0) return lua_error(L);
+  return n;
+}
+
+static int h_recv(lua_State *L) {
+  mt_world *w;
+  check_host(L, &w);
+  lua_Number seconds = luaL_optnumber(L, 1, -1);
+  if (seconds != seconds) return luaL_argerror(L, 1, "timeout must be a number of seconds, not NaN");
+  uint64_t until = 0;
+  if (seconds >= 0) until = mt_now_ns() + (seconds > 1e9 ? (uint64_t)1e18 : (uint64_t)(seconds * 1e9));
+  lua_settop(L, 0);
+  for (;;) {
+    uint64_t since = mt_mailbox_wakes(w->u); /* before the check: see mtint_core.h */
+    hook_check(w, L); /* raises for an interrupt or a cancellation */
+    int64_t wait = -1;
+    if (seconds >= 0) {
+      uint64_t now = mt_now_ns();
+      wait = now >= until ? 0 : (int64_t)(until - now);
+    }
+    mt_message *m;
+    switch (mt_mailbox_recv(w->u, wait, since, &m)) {
+      case MT_RECV_MESSAGE: return push_message(L, m);
+      case MT_RECV_TIMEOUT: lua_pushnil(L); return 1;
+      default: break; /* woken: look again */
+    }
+  }
+}
+
+static int h_call(lua_State *L) {
+  mt_host *h = check_host(L, NULL);
+  int fn = (int)lua_tonumber(L, lua_upvalueindex(1));
+  const char *name = lua_tostring(L, lua_upvalueindex(2));
+  char why[320];
+  buf_reset(&h->scratch);
+  if (!codec_encode(L, 1, lua_gettop(L), &h->scratch, why, sizeof why, name)) return luaL_error(L, "%s", why);
+  buf_reset(&h->reply);
+  int32_t status = h->call(fn, h->scratch.data, (uint32_t)h->scratch.len);
+  /* Copy the reply into Lua memory before decoding (see push_message). */
+  lua_pushlstring(L, h->reply.data ? (const char *)h->reply.data : "", h->reply.len);
+  if (status != 0) return luaL_error(L, "%s: %s", name, lua_tostring(L, -1));
+  size_t len;
+  const uint8_t *data = (const uint8_t *)lua_tolstring(L, -1, &len);
+  int top = lua_gettop(L);
+  int n = codec_push(L, data, len);
+  if (n < 0) return lua_error(L);
+  return lua_gettop(L) - top;
+}
+
+/* print(...), as the stock one, written through the worker's console. */
+static int h_print(lua_State *L) {
+  mt_host *h = check_host(L, NULL);
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  lua_getglobal(L, "tostring");
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; i++) {
+    lua_pushvalue(L, n + 1);
+    lua_pushvalue(L, i);
+    lua_call(L, 1, 1);
+    if (!lua_isstring(L, -1)) return luaL_error(L, "'tostring' must return a string to 'print'");
+    if (i > 1) luaL_addchar(&b, '\t');
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  h->print((const uint8_t *)s, (uint32_t)len);
+  return 0;
+}
+
+void hostlib_define(lua_State *L, int index, const char *name, size_t len) {
+  mt_getregistry(L, &hostfns_key);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    mt_setregistry(L, &hostfns_key);
+  }
+  lua_pushlstring(L, name, len);
+  lua_pushnumber(L, index);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+int luaopen_host(lua_State *L) {
+  check_host(L, NULL);
+  lua_newtable(L);
+  lua_pushcfunction(L, h_post);
+  lua_setfield(L, -2, "post");
+  lua_pushcfunction(L, h_recv);
+  lua_setfield(L, -2, "recv");
+  mt_getregistry(L, &hostfns_key);
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      lua_pushvalue(L, -2); /* name */
+      lua_pushcclosure(L, h_call, 2); /* upvalues: index, name */
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -5);
+    }
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+void hostlib_open(lua_State *L) {
+  lua_pushcfunction(L, h_print);
+  lua_setglobal(L, "print");
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_host);
+  lua_setfield(L, -2, "host");
+  lua_pushcfunction(L, luaopen_mtint);
+  lua_setfield(L, -2, "mtint");
+  lua_pop(L, 2);
+}

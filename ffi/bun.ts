@@ -1,0 +1,106 @@
+/**
+ * The Bun loader: bun:ffi over the same symbol table, its types mapped.
+ *
+ * @module
+ */
+import { CString, dlopen, JSCallback, toArrayBuffer } from "bun:ffi";
+import type { FFIFunction, FFITypeOrString, Pointer as BunPointer } from "bun:ffi";
+import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
+import type { CoreLib, HostCallbacks, Loader, LuaLib, NativeType, Pointer, Signature } from "./native.ts";
+
+const bunType: Record<NativeType, FFITypeOrString> = {
+  f64: "f64",
+  i32: "i32",
+  u32: "u32",
+  pointer: "ptr",
+  buffer: "ptr",
+  function: "function",
+  void: "void",
+};
+
+function convert(sig: Signature): FFIFunction {
+  return { args: sig.parameters.map((t) => bunType[t]), returns: bunType[sig.result] };
+}
+
+function table<T extends Record<string, Signature>>(symbols: T): Record<keyof T, FFIFunction> {
+  return Object.fromEntries(Object.entries(symbols).map(([name, sig]) => [name, convert(sig)])) as Record<
+    keyof T,
+    FFIFunction
+  >;
+}
+
+const empty = new Uint8Array(1); // bun:ffi refuses a zero-length buffer as a pointer
+
+function nonEmpty(bytes: Uint8Array): Uint8Array {
+  return bytes.length ? bytes : empty;
+}
+
+function copyOut(ptr: BunPointer | null, len: number): Uint8Array {
+  if (len === 0 || ptr === null) return new Uint8Array(0);
+  return new Uint8Array(toArrayBuffer(ptr, 0, len)).slice();
+}
+
+// deno-lint-ignore no-explicit-any
+type Symbols = Record<string, (...args: any[]) => any>;
+
+/** Loads the libraries with bun:ffi. */
+export const loader: Loader = {
+  openCore(path: string): CoreLib {
+    const s = dlopen(path, table(coreSymbols)).symbols as Symbols;
+    return {
+      interrupt: (id, mode) => s.mtint_interrupt(id, mode),
+      interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
+      send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
+      memoryUsed: (id) => s.mtint_memory_used(id),
+      liveIds: () => s.mtint_live_ids(),
+      liveStates: () => s.mtint_live_universes(),
+    };
+  },
+
+  openLua(path: string): LuaLib {
+    const s = dlopen(path, table(luaSymbols)).symbols as Symbols;
+    return {
+      create: (limit, flags) => s.mth_create(limit, flags),
+      callbacks(p: Pointer, cb: HostCallbacks) {
+        const print = new JSCallback(
+          (ptr: BunPointer, len: number) => cb.print(copyOut(ptr, len)),
+          convert(callbackSymbols.print),
+        );
+        const post = new JSCallback(
+          (ptr: BunPointer, len: number) => cb.post(copyOut(ptr, len)),
+          convert(callbackSymbols.post),
+        );
+        const call = new JSCallback(
+          (fn: number, ptr: BunPointer, len: number) => cb.call(fn, copyOut(ptr, len)),
+          convert(callbackSymbols.call),
+        );
+        s.mth_callbacks(p, print.ptr, post.ptr, call.ptr);
+        return () => {
+          print.close();
+          post.close();
+          call.close();
+        };
+      },
+      define: (p, index, name) => s.mth_define(p, index, nonEmpty(name), name.length),
+      reply: (p, bytes) => s.mth_reply(p, nonEmpty(bytes), bytes.length),
+      id: (p) => s.mth_id(p),
+      version: () => new CString(s.mth_version()).toString(),
+      engine: () => new CString(s.mth_engine()).toString(),
+      run(p, seq, chunk, name, args, timeoutMs) {
+        const len = s.mth_run(
+          p,
+          seq,
+          nonEmpty(chunk),
+          chunk.length,
+          nonEmpty(name),
+          name.length,
+          nonEmpty(args),
+          args.length,
+          timeoutMs,
+        );
+        return copyOut(s.mth_result(p), len);
+      },
+      close: (p, seq) => s.mth_close(p, seq),
+    };
+  },
+};

@@ -1,0 +1,72 @@
+/**
+ * The Deno loader: Deno.dlopen over the symbol table.
+ *
+ * @module
+ */
+import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
+import type { CoreLib, HostCallbacks, Loader, LuaLib, Pointer } from "./native.ts";
+
+const empty = new Uint8Array(1); // a zero-length buffer may reach C as NULL
+
+function nonEmpty(bytes: Uint8Array): Uint8Array {
+  return bytes.length ? bytes : empty;
+}
+
+function copyOut(ptr: Deno.PointerValue, len: number): Uint8Array {
+  if (len === 0 || ptr === null) return new Uint8Array(0);
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, len)).slice();
+}
+
+/** Loads the libraries with Deno.dlopen. */
+export const loader: Loader = {
+  openCore(path: string): CoreLib {
+    const { symbols: s } = Deno.dlopen(path, coreSymbols);
+    return {
+      interrupt: (id, mode) => s.mtint_interrupt(id, mode),
+      interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
+      send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
+      memoryUsed: (id) => s.mtint_memory_used(id),
+      liveIds: () => s.mtint_live_ids(),
+      liveStates: () => s.mtint_live_universes(),
+    };
+  },
+
+  openLua(path: string): LuaLib {
+    const { symbols: s } = Deno.dlopen(path, luaSymbols);
+    const state = (p: Pointer) => p as Deno.PointerValue;
+    return {
+      create: (limit, flags) => s.mth_create(limit, flags),
+      callbacks(p: Pointer, cb: HostCallbacks) {
+        const print = new Deno.UnsafeCallback(callbackSymbols.print, (ptr, len) => cb.print(copyOut(ptr, len)));
+        const post = new Deno.UnsafeCallback(callbackSymbols.post, (ptr, len) => cb.post(copyOut(ptr, len)));
+        const call = new Deno.UnsafeCallback(callbackSymbols.call, (fn, ptr, len) => cb.call(fn, copyOut(ptr, len)));
+        s.mth_callbacks(state(p), print.pointer, post.pointer, call.pointer);
+        return () => {
+          print.close();
+          post.close();
+          call.close();
+        };
+      },
+      define: (p, index, name) => s.mth_define(state(p), index, nonEmpty(name), name.length),
+      reply: (p, bytes) => s.mth_reply(state(p), nonEmpty(bytes), bytes.length),
+      id: (p) => s.mth_id(state(p)),
+      version: () => Deno.UnsafePointerView.getCString(s.mth_version()!),
+      engine: () => Deno.UnsafePointerView.getCString(s.mth_engine()!),
+      run(p, seq, chunk, name, args, timeoutMs) {
+        const len = s.mth_run(
+          state(p),
+          seq,
+          nonEmpty(chunk),
+          chunk.length,
+          nonEmpty(name),
+          name.length,
+          nonEmpty(args),
+          args.length,
+          timeoutMs,
+        );
+        return copyOut(s.mth_result(state(p)), len);
+      },
+      close: (p, seq) => s.mth_close(state(p), seq),
+    };
+  },
+};

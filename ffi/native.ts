@@ -1,0 +1,48 @@
+/**
+ * What the rest of mtint sees of the native libraries, whichever runtime
+ * loads them (ffi/deno.ts, ffi/bun.ts).
+ *
+ * @module
+ */
+
+/** An opaque native pointer (a Deno pointer object, a Bun number). */
+export type Pointer = unknown;
+
+/** The process-wide registry, loaded on any thread. */
+export interface CoreLib {
+  interrupt(id: number, mode: number): number;
+  interruptCall(id: number, seq: number): number;
+  send(id: number, bytes: Uint8Array): number;
+  memoryUsed(id: number): number;
+  liveIds(): number;
+  liveStates(): number;
+}
+
+/** Callbacks from a running state into the worker's JavaScript. */
+export interface HostCallbacks {
+  print(text: Uint8Array): void;
+  post(bytes: Uint8Array): void;
+  /** Returns 0 after mth_reply with the results, nonzero with the message. */
+  call(fn: number, args: Uint8Array): number;
+}
+
+/** One Lua version's host API, loaded by a worker. */
+export interface LuaLib {
+  create(memoryLimit: number, flags: number): Pointer | null;
+  /** Installs the callbacks; the returned function frees them. */
+  callbacks(state: Pointer, callbacks: HostCallbacks): () => void;
+  define(state: Pointer, index: number, name: Uint8Array): void;
+  reply(state: Pointer, bytes: Uint8Array): void;
+  id(state: Pointer): number;
+  version(): string;
+  engine(): string;
+  /** Runs a chunk and returns a copy of the result bytes. */
+  run(state: Pointer, seq: number, chunk: Uint8Array, name: Uint8Array, args: Uint8Array, timeoutMs: number): Uint8Array;
+  close(state: Pointer, seq: number): void;
+}
+
+/** A runtime's way to open the two kinds of library. */
+export interface Loader {
+  openCore(path: string): CoreLib;
+  openLua(path: string): LuaLib;
+}

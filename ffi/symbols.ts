@@ -1,0 +1,134 @@
+/**
+ * The C symbols mtint calls, in Deno's FFI vocabulary (ffi/bun.ts maps it
+ * for bun:ffi). Ids and call sequence numbers are doubles: they are
+ * integers below 2^53, exact in a JavaScript number.
+ *
+ * @module
+ */
+
+/** libmtint_core.so: the process-wide registry (csrc/core/exports.c). */
+export const coreSymbols = {
+  /** Interrupts a main state or coroutine; returns 1 if a request was pending before, 0 if not, -1 for an unknown id. */
+  mtint_interrupt: {
+    parameters: [
+      "f64", // id
+      "i32", // mode: 0 withdraw, 1 once, 2 always
+    ],
+    result: "i32",
+  },
+  /** Cancels one host call of a state, and only that call; 0, or -1 for an unknown id. */
+  mtint_interrupt_call: {
+    parameters: [
+      "f64", // main state id
+      "f64", // call sequence number
+    ],
+    result: "i32",
+  },
+  /** Queues bytes for host.recv(); 0, -1 unknown id, -2 out of memory. */
+  mtint_send: {
+    parameters: [
+      "f64", // main state id
+      "buffer", // encoded value (src/codec.ts)
+      "f64", // its length
+    ],
+    result: "i32",
+  },
+  /** Bytes the state uses, readable while it runs; -1 for an unknown id. */
+  mtint_memory_used: {
+    parameters: [
+      "f64", // main state id
+    ],
+    result: "f64",
+  },
+  /** Registered ids (main states and coroutines) in the process. */
+  mtint_live_ids: { parameters: [], result: "f64" },
+  /** Open Lua states in the process. */
+  mtint_live_universes: { parameters: [], result: "f64" },
+} as const;
+
+/** lib/<version>/mtint.so: the host API (csrc/lua/host.c). */
+export const luaSymbols = {
+  /** Creates a state; NULL when out of memory. */
+  mth_create: {
+    parameters: [
+      "f64", // memory limit in bytes, 0 for none
+      "i32", // flags: 1 full libraries, 2 LuaJIT's JIT on
+    ],
+    result: "pointer",
+  },
+  /** Sets the callbacks into the worker's JavaScript. */
+  mth_callbacks: {
+    parameters: [
+      "pointer", // state
+      "function", // print(text, len)
+      "function", // post(bytes, len)
+      "function", // call(fn index, args, len) -> status
+    ],
+    result: "void",
+  },
+  /** Makes host function `index` callable as host.<name>. */
+  mth_define: {
+    parameters: [
+      "pointer", // state
+      "i32", // index
+      "buffer", // name, UTF-8
+      "u32", // its length
+    ],
+    result: "void",
+  },
+  /** Sets a host function's reply from inside the call callback. */
+  mth_reply: {
+    parameters: [
+      "pointer", // state
+      "buffer", // encoded values, or the error message
+      "u32", // length
+    ],
+    result: "void",
+  },
+  /** The main state's id. */
+  mth_id: { parameters: ["pointer"], result: "f64" },
+  /** _VERSION, e.g. "Lua 5.4" (static C string). */
+  mth_version: { parameters: [], result: "pointer" },
+  /** The implementation, e.g. "Lua 5.4.4" or "LuaJIT 2.1.0-beta3". */
+  mth_engine: { parameters: [], result: "pointer" },
+  /** Runs a chunk as one host call; returns the length of the result. */
+  mth_run: {
+    parameters: [
+      "pointer", // state
+      "f64", // call sequence number
+      "buffer", // chunk, UTF-8
+      "u32", // its length
+      "buffer", // chunk name, UTF-8
+      "u32", // its length
+      "buffer", // encoded arguments
+      "u32", // their length
+      "f64", // timeout in ms, negative for none
+    ],
+    result: "u32",
+  },
+  /** The result bytes of the last mth_run. */
+  mth_result: { parameters: ["pointer"], result: "pointer" },
+  /** Closes the state (its finalizers run as call `seq`). */
+  mth_close: {
+    parameters: [
+      "pointer", // state
+      "f64", // call sequence number for the finalizers
+    ],
+    result: "void",
+  },
+} as const;
+
+/** Signatures of the callbacks passed to mth_callbacks. */
+export const callbackSymbols = {
+  print: { parameters: ["pointer", "u32"], result: "void" },
+  post: { parameters: ["pointer", "u32"], result: "void" },
+  call: { parameters: ["i32", "pointer", "u32"], result: "i32" },
+} as const;
+
+/** A parameter or result type of the tables above. */
+export type NativeType = "f64" | "i32" | "u32" | "pointer" | "buffer" | "function" | "void";
+/** One symbol's signature. */
+export interface Signature {
+  readonly parameters: readonly NativeType[];
+  readonly result: NativeType;
+}

@@ -1,0 +1,55 @@
+/**
+ * mtint: interruptible, real Lua for Deno and Bun.
+ *
+ * The system's Lua 5.1, 5.2, 5.3, 5.4 or LuaJIT runs in a Web Worker, one
+ * state per {@link LuaWorker}; any thread interrupts a running state or
+ * coroutine by its id, as the Lua rock `mtint` does for Lua threads.
+ *
+ * ```ts
+ * import { LuaWorker, MtintError } from "./mod.ts";
+ *
+ * await using lua = await LuaWorker.create();
+ * try {
+ *   await lua.run("while true do end", { timeout: 100 });
+ * } catch (err) {
+ *   console.log(err instanceof MtintError && err.code); // "interrupted"
+ * }
+ * console.log(await lua.run("return 1 + 1")); // [2]: the state lives on
+ * ```
+ *
+ * @module
+ */
+import { type LuaVersion, loadableVersions, openCore } from "./ffi/mod.ts";
+import { checkId, modeOf } from "./src/lua_worker.ts";
+import { MtintError } from "./src/errors.ts";
+
+export { LuaWorker } from "./src/lua_worker.ts";
+export type { CloseOptions, LuaWorkerOptions, RunOptions } from "./src/lua_worker.ts";
+export { error, LuaError, MtintError } from "./src/errors.ts";
+export type { LuaErrorCode, LuaErrorDetails, MtintErrorCode, MtintErrorOptions } from "./src/errors.ts";
+export type { LuaInput, LuaValue } from "./src/codec.ts";
+export type { LuaVersion } from "./ffi/mod.ts";
+
+/**
+ * Interrupts the Lua main state or coroutine `id`, from any thread, as
+ * `mtint.interrupt(id, flag)` does in Lua: once (no flag), at every
+ * instruction (true), or no longer (false). Throws an {@link MtintError}
+ * ("unknown_object") when no live state or coroutine has that id.
+ */
+export function interrupt(id: number, flag?: boolean): boolean {
+  checkId(id);
+  const mode = modeOf(flag);
+  if (openCore().interrupt(id, mode) < 0) throw new MtintError("unknown_object", `interruptible id ${id}`);
+  return true;
+}
+
+/** The Lua versions whose libraries are built and load here. */
+export function versions(): LuaVersion[] {
+  return loadableVersions();
+}
+
+/** Counts of live registry entries in this process, for leak checks. */
+export function registryStats(): { ids: number; states: number } {
+  const core = openCore();
+  return { ids: core.liveIds(), states: core.liveStates() };
+}

@@ -1,0 +1,82 @@
+/**
+ * The errors mtint throws, besides TypeError and RangeError for misuse.
+ *
+ * @module
+ */
+import type { LuaValue } from "./codec.ts";
+
+/** The `mtint.error` table of the Lua module, for JavaScript. */
+export const error = {
+  /** Raised in a state that was interrupted without a handler. */
+  interrupted: "mtint.error.interrupted",
+  /** Kept for the rock's API; no supported Lua version raises it. */
+  not_supported: "mtint.error.not_supported",
+  /** An id that names no live state or coroutine. */
+  unknown_object: "mtint.error.unknown_object",
+} as const;
+
+/** The `code` of an {@link MtintError}. */
+export type MtintErrorCode = keyof typeof error;
+
+/** Details of an {@link MtintError}. */
+export interface MtintErrorOptions {
+  /** Why the call stopped: a `signal`'s reason, "timeout", "close". */
+  cause?: unknown;
+  /** Where the script was when it stopped. */
+  traceback?: string;
+}
+
+/**
+ * The `mtint.error.*` family. Its message starts with
+ * `mtint.error.<code>`, so `err.message.match(error.interrupted)` reads as
+ * it does in Lua.
+ */
+export class MtintError extends Error {
+  /** "interrupted", "not_supported" or "unknown_object". */
+  readonly code: MtintErrorCode;
+  /** Where the script was when it stopped, when known. */
+  readonly traceback?: string;
+
+  constructor(code: MtintErrorCode, detail?: string, options: MtintErrorOptions = {}) {
+    super(detail ? `${error[code]}: ${detail}` : error[code], { cause: options.cause });
+    this.name = "MtintError";
+    this.code = code;
+    this.traceback = options.traceback;
+  }
+}
+
+/** The `code` of a {@link LuaError}. */
+export type LuaErrorCode = "runtime" | "syntax" | "memory";
+
+/** Details of a {@link LuaError}. */
+export interface LuaErrorDetails {
+  code: LuaErrorCode;
+  chunk: string;
+  line: number;
+  traceback: string;
+  value: LuaValue;
+}
+
+/** A Lua syntax error, runtime error, or out-of-memory error. */
+export class LuaError extends Error {
+  /** "runtime", "syntax", or "memory" (the state's memory limit). */
+  readonly code: LuaErrorCode;
+  /** The chunk where the error was raised ("" when unknown). */
+  readonly chunk: string;
+  /** Its line (0 when unknown). */
+  readonly line: number;
+  /** Lua's traceback at the error. */
+  readonly traceback: string;
+  /** The error value: the message string, or the table or other value given to error(). */
+  readonly value: LuaValue;
+
+  constructor(message: string, details: LuaErrorDetails) {
+    super(message);
+    this.name = "LuaError";
+    this.code = details.code;
+    this.chunk = details.chunk;
+    this.line = details.line;
+    this.traceback = details.traceback;
+    this.value = details.value;
+  }
+}

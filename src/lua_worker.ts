@@ -1,0 +1,499 @@
+/**
+ * LuaWorker: one Web Worker that owns one Lua state, driven from the main
+ * thread. Calls run one at a time in the order they were made; every one
+ * can be cancelled on its own (signal, timeout) through the native
+ * registry, whatever the worker is doing.
+ *
+ * @module
+ */
+import { type CoreLib, LUA_VERSIONS, loadableVersions, type LuaVersion, openCore } from "../ffi/mod.ts";
+import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
+import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
+import {
+  FLAG_FULL_LIBS,
+  FLAG_JIT,
+  type Reply,
+  type Request,
+  RESULT_CONVERT,
+  RESULT_ERROR,
+  RESULT_INTERRUPTED,
+  RESULT_MEMORY,
+  RESULT_OK,
+  RESULT_SYNTAX,
+} from "./protocol.ts";
+
+/** Options of {@link LuaWorker.create}. */
+export interface LuaWorkerOptions {
+  /** The Lua version: "5.1", "5.2", "5.3", "5.4" or "luajit". Default: the newest built. */
+  lua?: LuaVersion;
+  /** Which standard libraries to open: "safe" (default) or "full". See the README. */
+  libs?: "safe" | "full";
+  /** Most bytes the state may allocate; beyond it allocations fail as out-of-memory. Default: none. */
+  memoryLimit?: number;
+  /** Default timeout of every run, in ms. Default: none. */
+  timeout?: number;
+  /** LuaJIT only: turn the JIT compiler on. Compiled loops cannot be interrupted. Default: false. */
+  jit?: boolean;
+  /** A module whose exported functions Lua can call as `require("host").<name>(...)`. */
+  host?: URL | string;
+}
+
+/** Options of {@link LuaWorker.run}. */
+export interface RunOptions {
+  /** Arguments, as `...` in the chunk. */
+  args?: readonly LuaInput[];
+  /** Cancels this call (and only this one) when aborted. */
+  signal?: AbortSignal;
+  /** Cancels this call after this many ms of running. Default: the worker's. */
+  timeout?: number;
+  /** The chunk's name in error messages and tracebacks. Default: "chunk". */
+  name?: string;
+}
+
+/** Options of {@link LuaWorker.close}. */
+export interface CloseOptions {
+  /** How long to wait for a running call, then for the state's finalizers, in ms. Default: 2000. */
+  grace?: number;
+}
+
+interface Call {
+  seq: number;
+  chunk: string;
+  name: string;
+  args: Uint8Array;
+  timeout: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  resolve(values: LuaValue[]): void;
+  reject(err: unknown): void;
+  done: Promise<unknown>;
+}
+
+const NEWEST_FIRST: readonly LuaVersion[] = ["5.4", "5.3", "5.2", "5.1", "luajit"];
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+}
+
+/** Checks an interruptible id: an integer in [1, 2^53). */
+export function checkId(id: unknown, what = "id"): number {
+  if (typeof id !== "number") {
+    throw new TypeError(
+      `${what} must be a number (an interruptible id from lua.id or mtint.id()), got ${
+        typeof id === "bigint" ? "a bigint" : describe(id)
+      }`,
+    );
+  }
+  if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
+    throw new RangeError(`${what} must be an integer between 1 and 2^53-1, got ${id}`);
+  }
+  return id;
+}
+
+/** The rock's flag: undefined once, true always, false withdraw. */
+export function modeOf(flag: unknown): number {
+  if (flag === undefined) return 1;
+  if (typeof flag !== "boolean") throw new TypeError(`flag must be a boolean or undefined, got ${describe(flag)}`);
+  return flag ? 2 : 0;
+}
+
+function checkTimeout(timeout: unknown, what: string): number | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout <= 0) {
+    throw new RangeError(`${what} must be a positive number of ms (Infinity for none), got ${describe(timeout)}`);
+  }
+  return timeout;
+}
+
+/** Why a cancelled call stopped: the signal's reason, "timeout", or "close". */
+type Cancellation = { cause: unknown; detail: string };
+
+function decodeResult(bytes: Uint8Array, cancellation: Cancellation): LuaValue[] {
+  const r = new Reader(bytes);
+  const kind = r.u8();
+  if (kind === RESULT_OK) return decodeList(bytes, 1);
+  const message = r.string();
+  if (kind === RESULT_CONVERT) throw new TypeError(message);
+  const chunk = r.string();
+  const line = r.i32();
+  const traceback = r.string();
+  if (kind === RESULT_INTERRUPTED) {
+    // "cancelled": the call was cancelled (signal, timeout, close); else mtint.interrupt
+    if (message === "cancelled") {
+      throw new MtintError("interrupted", cancellation.detail, { cause: cancellation.cause, traceback });
+    }
+    throw new MtintError("interrupted", undefined, { traceback });
+  }
+  const values = decodeList(bytes, r.pos);
+  const code: LuaErrorCode = kind === RESULT_SYNTAX ? "syntax" : kind === RESULT_MEMORY ? "memory" : "runtime";
+  if (kind !== RESULT_ERROR && kind !== RESULT_SYNTAX && kind !== RESULT_MEMORY) {
+    throw new Error(`mtint: unknown result kind ${kind}`);
+  }
+  throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
+}
+
+function delay(ms: number): { promise: Promise<"timeout">; cancel(): void } {
+  let id: ReturnType<typeof setTimeout>;
+  const promise = new Promise<"timeout">((resolve) => id = setTimeout(() => resolve("timeout"), ms));
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+// A LuaWorker dropped without close() takes its Web Worker with it.
+const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
+
+/**
+ * A Lua state in its own Web Worker.
+ *
+ * ```ts
+ * await using lua = await LuaWorker.create({ lua: "5.4" });
+ * const [sum] = await lua.run("local a, b = ... return a + b", { args: [1, 2] });
+ * ```
+ */
+export class LuaWorker extends EventTarget implements AsyncDisposable {
+  /** The interruptible id of the worker's main state (the same ids as mtint.id() in Lua). */
+  readonly id: number;
+  /** The state's `_VERSION`, e.g. "Lua 5.4". */
+  readonly version: string;
+  /** The implementation, e.g. "Lua 5.4.4" or "LuaJIT 2.1.0-beta3". */
+  readonly engine: string;
+  /** The version this worker was created for. */
+  readonly lua: LuaVersion;
+
+  #worker: Worker;
+  #core: CoreLib;
+  #integers: boolean;
+  #timeout: number | undefined;
+  #seq = 0;
+  #queue: Call[] = [];
+  #running: Call | undefined;
+  #closing: Promise<void> | undefined;
+  #closed: (() => void) | undefined;
+  #failure: Error | undefined;
+  #inbox: LuaValue[] | undefined; // buffered once messages() was called
+  #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
+
+  private constructor(
+    worker: Worker,
+    lua: LuaVersion,
+    ready: Extract<Reply, { type: "ready" }>,
+    timeout: number | undefined,
+  ) {
+    super();
+    this.#worker = worker;
+    this.#core = openCore();
+    this.lua = lua;
+    this.id = ready.id;
+    this.version = ready.version;
+    this.engine = ready.engine;
+    this.#integers = lua === "5.3" || lua === "5.4";
+    this.#timeout = timeout;
+    worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#fail(new Error(`mtint: the worker failed: ${event.message}`));
+    };
+    orphans.register(this, worker, this);
+  }
+
+  /** Starts a worker and creates its Lua state. */
+  static async create(options: LuaWorkerOptions = {}): Promise<LuaWorker> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const lua = options.lua ?? NEWEST_FIRST.find((v) => loadableVersions().includes(v));
+    if (lua === undefined) {
+      throw new Error("mtint: no Lua library is built; build with: npm run setup");
+    }
+    if (!LUA_VERSIONS.includes(lua)) {
+      throw new RangeError(`lua must be one of ${LUA_VERSIONS.join(", ")}, got ${describe(lua)}`);
+    }
+    const libs = options.libs ?? "safe";
+    if (libs !== "safe" && libs !== "full") throw new RangeError(`libs must be "safe" or "full", got ${describe(libs)}`);
+    const memoryLimit = options.memoryLimit ?? 0;
+    if (typeof memoryLimit !== "number" || !Number.isFinite(memoryLimit) || memoryLimit < 0) {
+      throw new RangeError(`memoryLimit must be a number of bytes >= 0, got ${describe(memoryLimit)}`);
+    }
+    const timeout = checkTimeout(options.timeout, "timeout");
+    if (options.jit !== undefined && typeof options.jit !== "boolean") {
+      throw new TypeError(`jit must be a boolean, got ${describe(options.jit)}`);
+    }
+    let host: string | undefined;
+    if (options.host !== undefined) {
+      if (!(options.host instanceof URL) && typeof options.host !== "string") {
+        throw new TypeError(`host must be a URL or a string, got ${describe(options.host)}`);
+      }
+      host = new URL(options.host).href; // a plain path would resolve against the cwd in Bun
+    }
+    openCore(); // fails here, on the caller's thread, with a clear message
+    if (!loadableVersions().includes(lua)) {
+      const { openLua } = await import("../ffi/mod.ts");
+      openLua(lua); // throws the error that lists the built versions
+    }
+
+    const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+    const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0);
+    const ready = await new Promise<Extract<Reply, { type: "ready" }>>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<Reply>) => {
+        const reply = event.data;
+        if (reply.type === "loaded") {
+          worker.postMessage({ type: "create", version: lua, memoryLimit, flags, host } satisfies Request);
+        } else if (reply.type === "ready") {
+          resolve(reply);
+        } else if (reply.type === "failed") {
+          reject(new Error(`mtint: creating the Lua ${lua} state: ${reply.message}`));
+        }
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`mtint: the worker failed to start: ${event.message}`));
+      };
+    }).catch((err) => {
+      worker.terminate();
+      throw err;
+    });
+    return new LuaWorker(worker, lua, ready, timeout);
+  }
+
+  /**
+   * Runs a chunk of Lua and resolves to its return values. Rejects with a
+   * {@link LuaError} for Lua errors, an {@link MtintError} ("interrupted")
+   * when interrupted or cancelled, a TypeError when a value cannot cross.
+   */
+  run(chunk: string, options: RunOptions = {}): Promise<LuaValue[]> {
+    try {
+      if (typeof chunk !== "string") throw new TypeError(`chunk must be a string of Lua code, got ${describe(chunk)}`);
+      if (options === null || typeof options !== "object") {
+        throw new TypeError(`options must be an object, got ${describe(options)}`);
+      }
+      this.#checkOpen();
+      const args = options.args ?? [];
+      if (!Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`);
+      const name = options.name ?? "chunk";
+      if (typeof name !== "string") throw new TypeError(`name must be a string, got ${describe(name)}`);
+      const timeout = checkTimeout(options.timeout, "timeout") ?? this.#timeout;
+      const signal = options.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+      }
+      if (signal?.aborted) {
+        return Promise.reject(new MtintError("interrupted", "aborted before it started", { cause: signal.reason }));
+      }
+      const encoded = encodeList("args", args, this.#integers);
+      let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
+      const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
+      const call: Call = {
+        seq: ++this.#seq,
+        chunk,
+        name,
+        args: encoded,
+        timeout: timeout === undefined || timeout === Infinity ? -1 : timeout,
+        signal,
+        resolve,
+        reject,
+        done: promise.catch(() => {}),
+      };
+      if (signal) {
+        call.onAbort = () => this.#abort(call, signal.reason);
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      this.#queue.push(call);
+      this.#pump();
+      return promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Interrupts the worker's main state, as `mtint.interrupt(lua.id, flag)`
+   * in Lua: once (no flag), at every instruction (true), or no longer
+   * (false). A state that is not running is interrupted when it runs next.
+   */
+  interrupt(flag?: boolean): boolean {
+    const mode = modeOf(flag);
+    this.#checkOpen();
+    if (this.#core.interrupt(this.id, mode) < 0) throw new MtintError("unknown_object", `interruptible id ${this.id}`);
+    return true;
+  }
+
+  /** Sends a value to the script, which takes it with `require("host").recv()`. */
+  send(value: LuaInput): void {
+    this.#checkOpen();
+    const status = this.#core.send(this.id, encodeList("value", [value], this.#integers));
+    if (status === -1) throw new TypeError("LuaWorker is closed");
+    if (status !== 0) throw new Error("mtint: out of memory queueing the value");
+  }
+
+  /**
+   * The values the script posts with `require("host").post(value)`, in
+   * order, from the first call of messages() on; the iteration ends when
+   * the worker closes. Each value goes to one reader. Every value is also
+   * dispatched as a `message` event (`event.data`).
+   */
+  messages(): AsyncIterableIterator<LuaValue> {
+    this.#inbox ??= [];
+    const inbox = this.#inbox;
+    const iterator: AsyncIterableIterator<LuaValue> = {
+      next: () => {
+        if (inbox.length) return Promise.resolve({ value: inbox.shift()!, done: false });
+        if (this.#closing || this.#failure) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#readers.push(resolve));
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Bytes the Lua state uses now (also while it runs). */
+  memoryUsed(): number {
+    this.#checkOpen();
+    return this.#core.memoryUsed(this.id);
+  }
+
+  /**
+   * Closes the worker: cancels the running call and waits for it to
+   * unwind, rejects the calls still queued, closes the Lua state and ends
+   * the worker. Rejects if the state does not stop within `grace` ms (it is
+   * stuck in a C function, see the README): its thread keeps running.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const grace = options.grace ?? 2000;
+    if (typeof grace !== "number" || !(grace >= 0)) {
+      return Promise.reject(new RangeError(`grace must be a number of ms >= 0, got ${describe(grace)}`));
+    }
+    const closed = new Promise<void>((resolve) => this.#closed = resolve);
+    this.#closing = this.#shutdown(grace, closed);
+    this.#endReaders();
+    return this.#closing;
+  }
+
+  /** `await using lua = await LuaWorker.create()` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(grace: number, closed: Promise<void>): Promise<void> {
+    for (const call of this.#queue.splice(0)) {
+      this.#settle(call, () => call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })));
+    }
+    const running = this.#running;
+    if (running) {
+      this.#core.interruptCall(this.id, running.seq);
+      const wait = delay(grace);
+      const outcome = await Promise.race([running.done, wait.promise]);
+      wait.cancel();
+      if (outcome === "timeout") return this.#stuck(grace, "did not stop its running call");
+    }
+    const seq = ++this.#seq;
+    if (!this.#failure) this.#worker.postMessage({ type: "close", seq } satisfies Request);
+    const wait = delay(grace);
+    const outcome = await Promise.race([closed, wait.promise]);
+    wait.cancel();
+    if (outcome === "timeout" && !this.#failure) {
+      this.#core.interruptCall(this.id, seq); // finalizers that run too long
+      const again = delay(grace);
+      const second = await Promise.race([closed, again.promise]);
+      again.cancel();
+      if (second === "timeout") return this.#stuck(grace, "did not finish closing (its finalizers)");
+    }
+    this.#worker.terminate();
+    orphans.unregister(this);
+  }
+
+  #stuck(grace: number, what: string): never {
+    this.#worker.terminate();
+    orphans.unregister(this);
+    throw new Error(
+      `mtint: LuaWorker ${this.id} ${what} within ${grace} ms; it is blocked in a C function ` +
+        "that no interrupt can reach, and its thread keeps running (see README: Running untrusted Lua)",
+    );
+  }
+
+  #checkOpen(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#closing) throw new TypeError("LuaWorker is closed");
+  }
+
+  #pump(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    const call = this.#queue.shift()!;
+    this.#running = call;
+    this.#worker.postMessage({
+      type: "run",
+      seq: call.seq,
+      chunk: call.chunk,
+      name: call.name,
+      args: call.args,
+      timeout: call.timeout,
+    } satisfies Request, [call.args.buffer]);
+  }
+
+  #abort(call: Call, reason: unknown): void {
+    const queued = this.#queue.indexOf(call);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#settle(call, () => call.reject(new MtintError("interrupted", "aborted before it started", { cause: reason })));
+    } else if (this.#running === call) {
+      this.#core.interruptCall(this.id, call.seq);
+    }
+  }
+
+  #settle(call: Call, finish: () => void): void {
+    if (call.signal && call.onAbort) call.signal.removeEventListener("abort", call.onAbort);
+    finish();
+  }
+
+  #receive(reply: Reply): void {
+    switch (reply.type) {
+      case "result": {
+        const call = this.#running;
+        if (!call || call.seq !== reply.seq) return;
+        this.#running = undefined;
+        const cancellation: Cancellation = call.signal?.aborted
+          ? { cause: call.signal.reason, detail: "aborted" }
+          : this.#closing
+          ? { cause: "close", detail: "the LuaWorker closed" }
+          : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
+        this.#settle(call, () => {
+          try {
+            call.resolve(decodeResult(reply.bytes, cancellation));
+          } catch (err) {
+            call.reject(err);
+          }
+        });
+        this.#pump();
+        break;
+      }
+      case "post": {
+        const [value] = decodeList(reply.bytes);
+        this.dispatchEvent(new MessageEvent("message", { data: value }));
+        const reader = this.#readers.shift();
+        if (reader) reader({ value, done: false });
+        else this.#inbox?.push(value);
+        break;
+      }
+      case "closed":
+        this.#closed?.();
+        break;
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#failure = err;
+    const calls = this.#running ? [this.#running, ...this.#queue] : this.#queue;
+    this.#running = undefined;
+    for (const call of calls.splice(0)) this.#settle(call, () => call.reject(err));
+    this.#queue = [];
+    this.#closed?.();
+    this.#endReaders();
+  }
+
+  #endReaders(): void {
+    for (const reader of this.#readers.splice(0)) reader({ value: undefined, done: true });
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Messages between a LuaWorker (main thread) and its Web Worker.
+ *
+ * @module
+ */
+import type { LuaVersion } from "../ffi/mod.ts";
+
+/** Flags of mth_create. */
+export const FLAG_FULL_LIBS = 1;
+export const FLAG_JIT = 2;
+
+/** Result kinds of mth_run (csrc/lua/host.h). */
+export const RESULT_OK = 0,
+  RESULT_ERROR = 1,
+  RESULT_INTERRUPTED = 2,
+  RESULT_MEMORY = 3,
+  RESULT_CONVERT = 4,
+  RESULT_SYNTAX = 5;
+
+export type Request =
+  | { type: "create"; version: LuaVersion; memoryLimit: number; flags: number; host?: string }
+  | { type: "run"; seq: number; chunk: string; name: string; args: Uint8Array; timeout: number }
+  | { type: "close"; seq: number };
+
+export type Reply =
+  | { type: "loaded" } // the worker listens: its imports await, so messages sent earlier could be lost
+  | { type: "ready"; id: number; version: string; engine: string }
+  | { type: "failed"; message: string }
+  | { type: "result"; seq: number; bytes: Uint8Array }
+  | { type: "post"; bytes: Uint8Array }
+  | { type: "closed" };
