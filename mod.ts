@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type LuaVersion, loadableVersions, openCore } from "./ffi/mod.ts";
+import { loadableVersions, type LuaVersion, openCore } from "./ffi/mod.ts";
 import { checkId, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
 
@@ -46,6 +46,11 @@ export function interrupt(id: number, flag?: boolean): boolean {
 /** The Lua versions whose libraries are built and load here. */
 export function versions(): LuaVersion[] {
   return loadableVersions();
+}
+
+/** CLOCK_MONOTONIC in ns, the clock of `require("host").clock()` (seconds) in Lua. */
+export function nowNs(): number {
+  return openCore().nowNs();
 }
 
 /** Counts of live registry entries in this process, for leak checks. */

@@ -26,6 +26,7 @@ export const loader: Loader = {
       interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
       send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
       memoryUsed: (id) => s.mtint_memory_used(id),
+      nowNs: () => s.mtint_now_ns(),
       liveIds: () => s.mtint_live_ids(),
       liveStates: () => s.mtint_live_universes(),
     };

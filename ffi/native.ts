@@ -14,6 +14,7 @@ export interface CoreLib {
   interruptCall(id: number, seq: number): number;
   send(id: number, bytes: Uint8Array): number;
   memoryUsed(id: number): number;
+  nowNs(): number;
   liveIds(): number;
   liveStates(): number;
 }
@@ -37,7 +38,14 @@ export interface LuaLib {
   version(): string;
   engine(): string;
   /** Runs a chunk and returns a copy of the result bytes. */
-  run(state: Pointer, seq: number, chunk: Uint8Array, name: Uint8Array, args: Uint8Array, timeoutMs: number): Uint8Array;
+  run(
+    state: Pointer,
+    seq: number,
+    chunk: Uint8Array,
+    name: Uint8Array,
+    args: Uint8Array,
+    timeoutMs: number,
+  ): Uint8Array;
   close(state: Pointer, seq: number): void;
 }
 

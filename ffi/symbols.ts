@@ -40,6 +40,8 @@ export const coreSymbols = {
     ],
     result: "f64",
   },
+  /** CLOCK_MONOTONIC in ns; host.clock() in Lua reads the same clock. */
+  mtint_now_ns: { parameters: [], result: "f64" },
   /** Registered ids (main states and coroutines) in the process. */
   mtint_live_ids: { parameters: [], result: "f64" },
   /** Open Lua states in the process. */

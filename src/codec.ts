@@ -137,7 +137,9 @@ class Writer {
         if (v instanceof Uint8Array) return this.#bytes(TAG_BYTES, v);
         return this.#table(v);
       default:
-        throw new TypeError(`${this.#where()}: ${typeof v === "function" ? "a function" : `a ${typeof v}`} cannot cross to Lua`);
+        throw new TypeError(
+          `${this.#where()}: ${typeof v === "function" ? "a function" : `a ${typeof v}`} cannot cross to Lua`,
+        );
     }
   }
 

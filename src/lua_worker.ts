@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CoreLib, LUA_VERSIONS, loadableVersions, type LuaVersion, openCore } from "../ffi/mod.ts";
+import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
@@ -211,7 +211,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       throw new RangeError(`lua must be one of ${LUA_VERSIONS.join(", ")}, got ${describe(lua)}`);
     }
     const libs = options.libs ?? "safe";
-    if (libs !== "safe" && libs !== "full") throw new RangeError(`libs must be "safe" or "full", got ${describe(libs)}`);
+    if (libs !== "safe" && libs !== "full") {
+      throw new RangeError(`libs must be "safe" or "full", got ${describe(libs)}`);
+    }
     const memoryLimit = options.memoryLimit ?? 0;
     if (typeof memoryLimit !== "number" || !Number.isFinite(memoryLimit) || memoryLimit < 0) {
       throw new RangeError(`memoryLimit must be a number of bytes >= 0, got ${describe(memoryLimit)}`);
@@ -379,7 +381,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
   async #shutdown(grace: number, closed: Promise<void>): Promise<void> {
     for (const call of this.#queue.splice(0)) {
-      this.#settle(call, () => call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })));
+      this.#settle(
+        call,
+        () =>
+          call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })),
+      );
     }
     const running = this.#running;
     if (running) {
@@ -423,21 +429,27 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     if (this.#running || this.#queue.length === 0) return;
     const call = this.#queue.shift()!;
     this.#running = call;
-    this.#worker.postMessage({
-      type: "run",
-      seq: call.seq,
-      chunk: call.chunk,
-      name: call.name,
-      args: call.args,
-      timeout: call.timeout,
-    } satisfies Request, [call.args.buffer]);
+    this.#worker.postMessage(
+      {
+        type: "run",
+        seq: call.seq,
+        chunk: call.chunk,
+        name: call.name,
+        args: call.args,
+        timeout: call.timeout,
+      } satisfies Request,
+      [call.args.buffer],
+    );
   }
 
   #abort(call: Call, reason: unknown): void {
     const queued = this.#queue.indexOf(call);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
-      this.#settle(call, () => call.reject(new MtintError("interrupted", "aborted before it started", { cause: reason })));
+      this.#settle(
+        call,
+        () => call.reject(new MtintError("interrupted", "aborted before it started", { cause: reason })),
+      );
     } else if (this.#running === call) {
       this.#core.interruptCall(this.id, call.seq);
     }

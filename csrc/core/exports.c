@@ -49,6 +49,10 @@ MT_EXPORT double mtint_memory_used(double id) {
   return used;
 }
 
+/* CLOCK_MONOTONIC in ns, the clock of host.clock() in Lua: timestamps
+** taken on different threads compare. */
+MT_EXPORT double mtint_now_ns(void) { return (double)mt_now_ns(); }
+
 MT_EXPORT double mtint_live_ids(void) { return (double)mt_live_ids(); }
 
 MT_EXPORT double mtint_live_universes(void) { return (double)mt_live_universes(); }

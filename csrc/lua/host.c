@@ -33,10 +33,6 @@ static int open_protected(lua_State *L) {
 MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
   lua_State *L = luaL_newstate();
   if (L == NULL) return NULL;
-#ifdef MTINT_LUAJIT
-  /* Compiled loops never look at hooks: off unless asked for. */
-  if (!(flags & FLAG_JIT)) luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-#endif
   mt_host *h = calloc(1, sizeof *h);
   mt_world *w = h ? world_attach(L, 1) : NULL;
   if (w == NULL) {
@@ -54,6 +50,11 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
     return NULL;
   }
   coro_install(L);
+#ifdef MTINT_LUAJIT
+  /* Compiled loops never look at hooks: off unless asked for. After the
+  ** libraries: opening `jit` turns the compiler on. */
+  luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | ((flags & FLAG_JIT) ? LUAJIT_MODE_ON : LUAJIT_MODE_OFF));
+#endif
   w->limit = memory_limit > 0 ? (size_t)memory_limit : 0;
   return w;
 }

@@ -4,6 +4,7 @@
 **   host.post(value)      sends value to the LuaWorker (lua.messages())
 **   host.recv([seconds])  waits for a value from lua.send(); nil on timeout;
 **                         an interrupt or a cancellation is raised here
+**   host.clock()          a monotonic clock, in seconds
 **   host.<name>(...)      the functions of the worker's host module
 **
 ** and print(), which writes through the worker's console so that its
@@ -91,6 +92,13 @@ static int h_call(lua_State *L) {
   return lua_gettop(L) - top;
 }
 
+/* host.clock(): CLOCK_MONOTONIC in seconds, the clock of the watchdog and
+** of mtint's native timestamps. */
+static int h_clock(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)mt_now_ns() / 1e9);
+  return 1;
+}
+
 /* print(...), as the stock one, written through the worker's console. */
 static int h_print(lua_State *L) {
   mt_host *h = check_host(L, NULL);
@@ -134,6 +142,8 @@ int luaopen_host(lua_State *L) {
   lua_setfield(L, -2, "post");
   lua_pushcfunction(L, h_recv);
   lua_setfield(L, -2, "recv");
+  lua_pushcfunction(L, h_clock);
+  lua_setfield(L, -2, "clock");
   mt_getregistry(L, &hostfns_key);
   if (lua_istable(L, -1)) {
     lua_pushnil(L);

@@ -1,0 +1,297 @@
+// LuaWorker on every Lua version built, under Deno and Bun: running,
+// interrupting from any thread, per-call cancellation, closing, and bad input.
+import assert from "node:assert/strict";
+import { error, interrupt, LuaError, LuaWorker, MtintError, registryStats, versions } from "../mod.ts";
+import { eachVersion, luaVersions, rejection, test } from "./harness.ts";
+import { example1 } from "../examples/example1.ts";
+import { example2 } from "../examples/example2.ts";
+import { example3 } from "../examples/example3.ts";
+import { snippets } from "../examples/snippets.ts";
+
+const quiet = () => {};
+
+function isInterrupted(err: unknown): boolean {
+  return err instanceof MtintError && err.code === "interrupted" && err.message.startsWith(error.interrupted);
+}
+
+/** Starts `chunk`, which calls running() once it is where the test wants
+ * it, and waits for that; `result` is the run's promise (wrapped: an async
+ * function would wait for it). */
+async function started(lua: LuaWorker, chunk: string, options = {}): Promise<{ result: Promise<unknown[]> }> {
+  const messages = lua.messages();
+  const result = lua.run(`local function running() require("host").post("running") end ${chunk}`, options);
+  assert.equal((await messages.next()).value, "running");
+  return { result };
+}
+
+/** A loop that says it runs from inside itself (an interrupt that lands
+ * right after the post still lands in the loop). */
+const SPIN_STARTED = "local x = 0 while true do x = x + 1 if x == 1000 then running() end end";
+
+eachVersion("the seed's example 1: a spinning worker interrupted by its id", (lua) => example1(lua, quiet));
+eachVersion("the seed's example 2: a coroutine interrupted by its id", (lua) => example2(lua, quiet));
+eachVersion("the seed's example 3: an interrupt handler reading commands", (lua) => example3(lua, quiet));
+eachVersion("the seed's documentation snippets", (lua) => snippets(lua, quiet));
+
+eachVersion("id, version and a first run", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  assert.ok(Number.isSafeInteger(w.id) && w.id > 2 ** 32);
+  assert.equal(w.version, lua === "luajit" ? "Lua 5.1" : `Lua ${lua}`);
+  assert.match(w.engine, lua === "luajit" ? /^LuaJIT 2\./ : new RegExp(`^Lua ${lua.replace(".", "\\.")}\\.\\d`));
+  assert.deepEqual(await w.run("return require('mtint').id()"), [w.id]);
+  assert.deepEqual(await w.run("local a, b = ... return a + b, ...", { args: [40, 2] }), [42, 40, 2]);
+  assert.deepEqual(await w.run("return"), []);
+});
+
+eachVersion("an interrupted run rejects and the state lives on", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const running =
+    (await started(w, "counter = 0 while true do counter = counter + 1 if counter == 1000 then running() end end"))
+      .result;
+  assert.equal(interrupt(w.id), true);
+  assert.ok(isInterrupted(await rejection(running)));
+  const [counter] = await w.run("return counter");
+  assert.ok((counter as number) > 0, "the next run sees the globals the interrupted one left");
+  assert.deepEqual(await w.run("return 1 + 1"), [2]);
+});
+
+eachVersion("lua.interrupt(): once is catchable by pcall, true is not, false withdraws", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const once = (await started(
+    w,
+    `
+    local ok = pcall(function() running() while true do end end)
+    return ok`,
+  )).result;
+  w.interrupt();
+  assert.deepEqual(await once, [false]);
+  const always = (await started(w, "while true do pcall(function() running() while true do end end) end")).result;
+  w.interrupt(true);
+  assert.ok(isInterrupted(await rejection(always)));
+  w.interrupt(false);
+  assert.deepEqual(await w.run("return 'fine'"), ["fine"]);
+  // An idle state is interrupted when it runs next, as in the rock.
+  w.interrupt();
+  assert.ok(isInterrupted(await rejection(w.run("return 1"))));
+  assert.deepEqual(await w.run("return 2"), [2]);
+});
+
+eachVersion("a signal cancels its call only, and pcall cannot swallow it", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  for (
+    const chunk of [
+      SPIN_STARTED,
+      "while true do pcall(function() running() while true do end end) end",
+      "while true do xpcall(function() running() while true do end end, function() while true do end end) end",
+      "xpcall(function() running() error('x') end, function() while true do end end)",
+      "local co = coroutine.wrap(function() running() while true do end end) co()",
+      "while true do local co = coroutine.create(function() running() while true do end end) coroutine.resume(co) end",
+    ]
+  ) {
+    const controller = new AbortController();
+    const running = (await started(w, chunk, { signal: controller.signal })).result;
+    controller.abort("stop it");
+    const err = await rejection(running);
+    assert.ok(isInterrupted(err), `${chunk}: ${err}`);
+    assert.equal((err as MtintError).cause, "stop it");
+  }
+  assert.deepEqual(await w.run("return 'alive'"), ["alive"]);
+});
+
+eachVersion("a late abort does nothing to the next call; an aborted queued call never runs", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const early = new AbortController();
+  assert.deepEqual(await w.run("return 1", { signal: early.signal }), [1]);
+  early.abort();
+  assert.deepEqual(await w.run("local x = 0 for i = 1, 1e6 do x = x + i end return x"), [500000500000]);
+
+  const first = (await started(w, "running() while not stop do end", {})).result;
+  const queued = new AbortController();
+  const second = w.run("ran_second = true", { signal: queued.signal });
+  queued.abort();
+  assert.ok(isInterrupted(await rejection(second)));
+  w.interrupt();
+  await rejection(first);
+  assert.deepEqual(await w.run("return ran_second"), [null]);
+
+  const already = new AbortController();
+  already.abort();
+  assert.ok(isInterrupted(await rejection(w.run("return 1", { signal: already.signal }))));
+});
+
+eachVersion("timeouts: per call and per worker", async (lua) => {
+  await using w = await LuaWorker.create({ lua, timeout: 50 });
+  const err = await rejection(w.run("while true do end"));
+  assert.ok(isInterrupted(err));
+  assert.equal((err as MtintError).cause, "timeout");
+  assert.match(err.message, /timed out after 50 ms/);
+  assert.ok(isInterrupted(await rejection(w.run("while true do end", { timeout: 20 }))));
+  assert.deepEqual(await w.run("return 'quick'", { timeout: 10_000 }), ["quick"]);
+  assert.deepEqual(await w.run("return 'no limit'", { timeout: Infinity }), ["no limit"]);
+});
+
+eachVersion("mtint.interrupt from Lua in another worker reaches this one", async (lua) => {
+  await using target = await LuaWorker.create({ lua });
+  await using other = await LuaWorker.create({ lua: luaVersions[0] });
+  const running = (await started(target, SPIN_STARTED)).result;
+  assert.deepEqual(await other.run("return require('mtint').interrupt(...)", { args: [target.id] }), [true]);
+  assert.ok(isInterrupted(await rejection(running)));
+  const err = await rejection(other.run("require('mtint').interrupt(...)", { args: [target.id + 1] }));
+  assert.ok(err instanceof LuaError && err.message.includes(error.unknown_object));
+});
+
+test("several Lua versions run at once in one process", async () => {
+  const workers = await Promise.all(luaVersions.map((lua) => LuaWorker.create({ lua })));
+  try {
+    const ids = new Set(workers.map((w) => w.id));
+    assert.equal(ids.size, workers.length, "ids are one space across versions");
+    const running = (await Promise.all(workers.map((w) => started(w, SPIN_STARTED)))).map((s) => s.result);
+    for (const w of workers) interrupt(w.id);
+    for (const r of running) assert.ok(isInterrupted(await rejection(r)));
+    const answers = await Promise.all(workers.map((w) => w.run("return _VERSION")));
+    assert.deepEqual(answers.map(([v]) => v), workers.map((w) => w.version));
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+});
+
+eachVersion("coroutines of a worker are interrupted by id from JavaScript", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const [id] = await w.run(`
+    co = coroutine.create(function() while true do coroutine.yield() end end)
+    coroutine.resume(co)
+    return require("mtint").id(co)`);
+  interrupt(id as number);
+  assert.deepEqual(await w.run("return coroutine.resume(co)"), [false, error.interrupted]);
+  assert.deepEqual(await w.run("return coroutine.status(co)"), ["dead"]);
+});
+
+if (luaVersions.includes("luajit")) {
+  test("luajit: the JIT is off unless asked for", async () => {
+    await using off = await LuaWorker.create({ lua: "luajit", libs: "full" });
+    assert.deepEqual(await off.run("return (jit.status())"), [false]);
+    await using on = await LuaWorker.create({ lua: "luajit", libs: "full", jit: true });
+    assert.deepEqual(await on.run("return (jit.status())"), [true]);
+  });
+}
+
+eachVersion("syntax and runtime errors", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const syntax = await rejection(w.run("local x = = 1", { name: "broken.lua" }));
+  assert.ok(syntax instanceof LuaError);
+  assert.equal(syntax.code, "syntax");
+  assert.equal(syntax.chunk, "broken.lua");
+  assert.equal(syntax.line, 1);
+  assert.match(syntax.message, /^broken\.lua:1:/);
+
+  const runtime = await rejection(w.run("local t = nil\n\nreturn t.x", { name: "oops" }));
+  assert.ok(runtime instanceof LuaError);
+  assert.equal(runtime.code, "runtime");
+  assert.equal(runtime.chunk, "oops");
+  assert.equal(runtime.line, 3);
+  assert.match(runtime.traceback, /stack traceback:/);
+  assert.equal(runtime.value, runtime.message);
+
+  const table = await rejection(w.run("error({ code = 42, why = 'custom' })"));
+  assert.ok(table instanceof LuaError);
+  assert.deepEqual(table.value, { code: 42, why: "custom" });
+  assert.equal(table.message, "(error object is a table value)");
+
+  const binary = await rejection(w.run("\x1bLua"));
+  assert.ok(binary instanceof LuaError && binary.code === "syntax");
+  assert.deepEqual(await w.run("return 'still fine'"), ["still fine"]);
+});
+
+eachVersion("values cross as the design's table says", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const integers = lua === "5.3" || lua === "5.4";
+  const echo = (...args: unknown[]) => w.run("return ...", { args: args as never[] });
+  assert.deepEqual(await echo(null, undefined, true, false), [null, null, true, false]);
+  assert.deepEqual(await echo(0, -7, 2 ** 53 - 1, 1.5, -0.25, 1e300), [0, -7, 2 ** 53 - 1, 1.5, -0.25, 1e300]);
+  assert.ok(Number.isNaN((await echo(NaN))[0]));
+  assert.deepEqual(await echo(Infinity, -Infinity), [Infinity, -Infinity]);
+  assert.deepEqual(await w.run("return math.type and math.type(...) or 'number'", { args: [3] }), [
+    integers ? "integer" : "number",
+  ]);
+  assert.deepEqual(await echo("", "héllo ✓", "a\0b"), ["", "héllo ✓", "a\0b"]);
+  assert.deepEqual(await echo(new Uint8Array([104, 105])), ["hi"]); // valid UTF-8 comes back as text
+  assert.deepEqual(await w.run("return '\\255\\0\\1'"), [new Uint8Array([255, 0, 1])]);
+  assert.deepEqual(await echo([1, "two", [3]], { a: 1, b: { c: [true] } }), [[1, "two", [3]], {
+    a: 1,
+    b: { c: [true] },
+  }]);
+  assert.deepEqual(await w.run("return {}, {n = 1, [1] = 'x'}, {[1.5] = 'f'}"), [[], { 1: "x", n: 1 }, { "1.5": "f" }]);
+  if (integers) {
+    assert.deepEqual(await echo(2n ** 62n, -5n), [2n ** 62n, -5]);
+    assert.deepEqual(await w.run("return math.maxinteger"), [2n ** 63n - 1n]);
+    await assert.rejects(echo(2n ** 64n), RangeError);
+  } else {
+    await assert.rejects(echo(1n), TypeError);
+  }
+  await assert.rejects(echo(() => 1), /args\[0\]: a function cannot cross/);
+  await assert.rejects(echo(Symbol("s")), TypeError);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  await assert.rejects(echo({ a: cyclic }), /args\[0\]\.a\.self: a cycle/);
+  let deep: unknown[] = [];
+  for (let i = 0; i < 150; i++) deep = [deep];
+  await assert.rejects(echo(deep), RangeError);
+  await assert.rejects(echo(new Date()), /a Date cannot cross/);
+  await assert.rejects(w.run("return {f = print}"), /result\[0\]\.f: a Lua function cannot cross/);
+  await assert.rejects(w.run("local t = {} t.t = t return t"), /result\[0\]\.t: a table that contains itself/);
+  await assert.rejects(w.run("return coroutine.create(function() end)"), /a Lua thread cannot cross/);
+  await assert.rejects(w.run("return {[true] = 1}"), /a table key of type boolean cannot cross/);
+  assert.deepEqual(await w.run("return 'usable'"), ["usable"]);
+});
+
+test("interrupt() and run() check their arguments", async () => {
+  for (const bad of [NaN, -1, 0, 1.5, 2 ** 53, Infinity]) assert.throws(() => interrupt(bad), RangeError, `${bad}`);
+  for (const bad of ["1", 1n, null, undefined, {}]) assert.throws(() => interrupt(bad as never), TypeError);
+  assert.throws(() => interrupt(12345), (e) => e instanceof MtintError && e.code === "unknown_object");
+  assert.throws(() => interrupt(12345, "yes" as never), TypeError);
+
+  await using w = await LuaWorker.create({ lua: luaVersions[0] });
+  await assert.rejects(w.run(42 as never), TypeError);
+  await assert.rejects(w.run("return 1", { args: "x" as never }), TypeError);
+  await assert.rejects(w.run("return 1", { timeout: 0 }), RangeError);
+  await assert.rejects(w.run("return 1", { timeout: -5 }), RangeError);
+  await assert.rejects(w.run("return 1", { timeout: NaN }), RangeError);
+  await assert.rejects(w.run("return 1", { signal: {} as never }), TypeError);
+  assert.throws(() => w.interrupt(1 as never), TypeError);
+  assert.deepEqual(await w.run("return 'still usable'"), ["still usable"]);
+  await w.close();
+  await assert.rejects(w.run("return 1"), /LuaWorker is closed/);
+  assert.throws(() => w.interrupt(), /LuaWorker is closed/);
+  assert.throws(() => w.send(1), /LuaWorker is closed/);
+  await w.close(); // twice is fine
+});
+
+test("create() checks its options", async () => {
+  await assert.rejects(LuaWorker.create({ lua: "6.0" as never }), RangeError);
+  await assert.rejects(LuaWorker.create({ libs: "some" as never }), RangeError);
+  await assert.rejects(LuaWorker.create({ memoryLimit: -1 }), RangeError);
+  await assert.rejects(LuaWorker.create({ timeout: 0 }), RangeError);
+  await assert.rejects(LuaWorker.create({ jit: "yes" as never }), TypeError);
+  await assert.rejects(LuaWorker.create(null as never), TypeError);
+  const missing = ["5.1", "5.2", "5.3", "5.4", "luajit"].find((v) => !versions().includes(v as never));
+  if (missing) {
+    await assert.rejects(LuaWorker.create({ lua: missing as never }), /built: .*Build with/);
+  }
+});
+
+eachVersion("close() interrupts a running call, waits, and frees the ids", async (lua) => {
+  const before = registryStats();
+  const w = await LuaWorker.create({ lua });
+  const running = (await started(
+    w,
+    `
+    for i = 1, 10 do coroutine.wrap(function() require("mtint").id() end)() end
+    running()
+    while true do end`,
+  )).result;
+  const queued = w.run("return 'never'");
+  await w.close();
+  assert.ok(isInterrupted(await rejection(running)));
+  assert.ok(isInterrupted(await rejection(queued)));
+  assert.deepEqual(registryStats(), before);
+});
