@@ -238,7 +238,9 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
     lua_pushcfunction(L, protected_run);
     lua_pushlightuserdata(L, &r);
     int status = lua_pcall(L, 1, 0, top + 1);
-    if (status != LUA_OK) classify(w, L, status, &r);
+    /* A cancelled call rejects even if the script caught the cancellation
+    ** and returned before the hook could raise it again. */
+    if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, &r);
     lua_settop(L, top);
     w->fail_alloc = 0;
     mt_call_end(w->u);
