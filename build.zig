@@ -62,7 +62,9 @@ fn addSystemPaths(step: *std.Build.Step.Compile) void {
 }
 
 pub fn build(b: *std.Build) void {
-    const target = b.standardTargetOptions(.{});
+    // A baseline CPU by default, not the build machine's: the libraries must
+    // run on whatever x86-64 the tests or users run on.
+    const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
     // Release by default: Zig's Debug and ReleaseSafe modes put UBSan traps
     // into C code. The sanitizer builds are separate test steps.
     const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default: ReleaseFast)") orelse .ReleaseFast;

@@ -63,6 +63,15 @@ static inline int mt_loadtext(lua_State *L, const char *s, size_t len, const cha
 /* Pushes a traceback of L1 from `level` (luaL_traceback where it exists). */
 void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level);
 
+/* Pushes a small integer as one where Lua has them. */
+static inline void mt_pushint(lua_State *L, long long n) {
+#if MT_HAS_INTEGERS
+  lua_pushinteger(L, (lua_Integer)n);
+#else
+  lua_pushnumber(L, (lua_Number)n);
+#endif
+}
+
 /* Pushes an id as the rock does: an integer where Lua has them. */
 static inline void mt_pushid(lua_State *L, uint64_t id) {
 #if MT_HAS_INTEGERS

@@ -12,7 +12,16 @@
 ** PUC Lua keeps a hook per coroutine; LuaJIT one per VM, so there the hook
 ** fires in whatever coroutine runs and must leave the others alone: while a
 ** suspended coroutine has a request, the hook keeps looking every
-** PROBE_COUNT instructions until that coroutine runs.
+** PROBE_COUNT instructions until that coroutine runs (coro.c arms it
+** exactly when it is resumed through coroutine.resume or wrap).
+**
+** The same C hook carries the script's own debug.sethook hook, which this
+** file also implements: a script can neither disable interruption with
+** debug.sethook() nor lose its hook to an interrupt. The script's hook is
+** kept as ldblib.c keeps it, in a registry table keyed by thread (one
+** entry for the whole VM on LuaJIT), with its mask and count; while an
+** interrupt is pending the native count is 1 and the script's count hook
+** is counted down here.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +30,10 @@
 
 #define PROBE_COUNT 1000
 
-static int handlers_key; /* registry: weak table thread -> interrupt handler */
+static int handlers_key;  /* registry: weak table thread -> interrupt handler */
+static int userhooks_key; /* registry: weak table thread -> {hook, mask, count, left} */
+
+enum { UH_FUNC = 1, UH_MASK, UH_COUNT, UH_LEFT };
 
 void hook_set(lua_State *L, lua_Hook f, int mask, int count) {
   sigset_t saved;
@@ -30,9 +42,11 @@ void hook_set(lua_State *L, lua_Hook f, int mask, int count) {
   mt_kicks_restore(&saved);
 }
 
+/* From the kick handler too: reads only the state's own hook fields. */
 void hook_arm(void *ctx, void *L) {
   (void)ctx;
-  lua_sethook(L, mt_hook, LUA_MASKCOUNT, 1);
+  int mask = lua_gethook(L) == mt_hook ? lua_gethookmask(L) : 0;
+  lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, 1);
 }
 
 void hook_arm_call(void *ctx) {
@@ -41,34 +55,172 @@ void hook_arm_call(void *ctx) {
 #ifndef MTINT_LUAJIT
   int depth = w->chain_depth;
   atomic_signal_fence(memory_order_acquire);
+  if (depth > MT_CHAIN_MAX) depth = MT_CHAIN_MAX;
   for (int i = 0; i < depth; i++) hook_arm(w, w->chain[i]);
 #endif
 }
 
+/* --- registry tables ---------------------------------------------------- */
+
+/* Pushes the weak-keyed registry table at `key`, creating it if asked;
+** returns 0 (pushing nothing) when it does not exist. */
+static int weak_table(lua_State *L, const void *key, int create) {
+  mt_getregistry(L, key);
+  if (lua_istable(L, -1)) return 1;
+  lua_pop(L, 1);
+  if (!create) return 0;
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  mt_setregistry(L, key);
+  return 1;
+}
+
+/* Pushes the key of L's entries: the thread, or one key for LuaJIT's VM. */
+static void push_thread_key(lua_State *L, lua_State *L1) {
+#ifdef MTINT_LUAJIT
+  (void)L1;
+  lua_pushlightuserdata(L, &userhooks_key);
+#else
+  lua_pushthread(L1);
+  if (L1 != L) lua_xmove(L1, L, 1);
+#endif
+}
+
 void hook_sethandler(lua_State *L, int thread, int handler) {
-  mt_getregistry(L, &handlers_key);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_newtable(L);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    mt_setregistry(L, &handlers_key);
-  }
+  weak_table(L, &handlers_key, 1);
   lua_pushvalue(L, thread);
   lua_pushvalue(L, handler);
   lua_rawset(L, -3);
   lua_pop(L, 1);
 }
 
+/* --- the script's own hook ---------------------------------------------- */
+
+/* Pushes L1's hook record, or returns 0 and pushes nothing. */
+static int userhook_push(mt_world *w, lua_State *L, lua_State *L1) {
+  if (w->user_hooks == 0 || !weak_table(L, &userhooks_key, 0)) return 0;
+  if (L1 != L && !lua_checkstack(L1, 1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  push_thread_key(L, L1);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (lua_istable(L, -1)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int record_int(lua_State *L, int field) {
+  lua_rawgeti(L, -1, field);
+  int v = (int)lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void userhook_mask(mt_world *w, lua_State *L, int *mask, int *count) {
+  *mask = *count = 0;
+  if (userhook_push(w, L, L)) {
+    *mask = record_int(L, UH_MASK);
+    *count = record_int(L, UH_COUNT);
+    lua_pop(L, 1);
+  }
+}
+
+/* Calls the script's hook for `event`, as ldblib.c's hookf does. */
+static void userhook_call(lua_State *L, lua_Debug *ar) {
+#if LUA_VERSION_NUM >= 502
+  static const char *const names[] = {"call", "return", "line", "count", "tail call"};
+#else
+  static const char *const names[] = {"call", "return", "line", "count", "tail return"};
+#endif
+  lua_rawgeti(L, -1, UH_FUNC);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushstring(L, names[ar->event]);
+  if (ar->currentline >= 0) mt_pushint(L, ar->currentline);
+  else lua_pushnil(L);
+  lua_call(L, 2, 0);
+}
+
+/* A count event: the script's count hook fires when its own count is
+** used up, whatever count the native hook runs at. */
+static void userhook_count(mt_world *w, lua_State *L, lua_Debug *ar, int native_count) {
+  if (!userhook_push(w, L, L)) return;
+  if (record_int(L, UH_MASK) & LUA_MASKCOUNT) {
+    int left = record_int(L, UH_LEFT) - (native_count > 0 ? native_count : 1);
+    int fire = left <= 0;
+    mt_pushint(L, fire ? record_int(L, UH_COUNT) : left);
+    lua_rawseti(L, -2, UH_LEFT);
+    if (fire) userhook_call(L, ar);
+  }
+  lua_pop(L, 1);
+}
+
+/* --- arming for what is pending ----------------------------------------- */
+
+/* The hook L should have for what is pending and for the script's own. */
+static void desired(mt_world *w, lua_State *L, lua_Hook *f, int *mask, int *count) {
+  int umask, ucount;
+  userhook_mask(w, L, &umask, &ucount);
+  *f = mt_hook;
+  if (mt_peek(w->u, L) != MT_NONE) {
+    *mask = umask | LUA_MASKCOUNT;
+    *count = 1;
+#ifdef MTINT_LUAJIT
+  } else if (mt_pending_count(w->u) > 0) {
+    *mask = umask | LUA_MASKCOUNT;
+    *count = (umask & LUA_MASKCOUNT) && ucount < PROBE_COUNT ? ucount : PROBE_COUNT;
+#endif
+  } else if (umask != 0) {
+    *mask = umask;
+    *count = ucount;
+  } else {
+    *f = NULL;
+    *mask = *count = 0;
+  }
+}
+
+/* Arms or disarms L accordingly. Owner thread, normal code, kick signal
+** blocked: the request read here is the one the hook ends up with. */
+static void settle(mt_world *w, lua_State *L) {
+  lua_Hook f;
+  int mask, count;
+  desired(w, L, &f, &mask, &count);
+  lua_sethook(L, f, mask, count);
+}
+
+static void settle_blocked(mt_world *w, lua_State *L) {
+  sigset_t saved;
+  mt_kicks_block(&saved);
+  settle(w, L);
+  mt_kicks_restore(&saved);
+}
+
+/* settle_blocked, without the two system calls when nothing changes. A
+** kick that lands after the comparison arms the hook; leaving it so is
+** right. */
+static void settle_if_changed(mt_world *w, lua_State *L) {
+  lua_Hook f;
+  int mask, count;
+  desired(w, L, &f, &mask, &count);
+  if (f != lua_gethook(L) || mask != lua_gethookmask(L) || (mask && count != lua_gethookcount(L)))
+    settle_blocked(w, L);
+}
+
+/* --- delivering --------------------------------------------------------- */
+
 /* Runs L's handler in place of the error, or raises the rock's error.
 ** The handler runs protected only to keep hook_depth right; its error
 ** goes on as it was raised. */
 static void deliver(mt_world *w, lua_State *L) {
-  mt_getregistry(L, &handlers_key);
-  if (lua_istable(L, -1)) {
+  if (weak_table(L, &handlers_key, 0)) {
     lua_pushthread(L);
     lua_rawget(L, -2);
     if (lua_isfunction(L, -1)) {
@@ -79,9 +231,8 @@ static void deliver(mt_world *w, lua_State *L) {
       if (status != LUA_OK) lua_error(L);
       return;
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
   }
-  lua_pop(L, 1);
   w->raised_seq = mt_call_current(w->u);
   lua_pushliteral(L, "mtint.error.interrupted");
   lua_error(L);
@@ -107,19 +258,6 @@ static void cancel_unwind(mt_world *w, lua_State *L) {
   lua_error(L);
 }
 
-/* Arms or disarms L for what is still pending. Kick signal blocked. */
-static void settle(mt_world *w, lua_State *L) {
-  if (mt_peek(w->u, L) != MT_NONE) {
-    lua_sethook(L, mt_hook, LUA_MASKCOUNT, 1);
-#ifdef MTINT_LUAJIT
-  } else if (mt_pending_count(w->u) > 0) {
-    lua_sethook(L, mt_hook, LUA_MASKCOUNT, PROBE_COUNT);
-#endif
-  } else {
-    lua_sethook(L, NULL, 0, 0);
-  }
-}
-
 static void take_and_deliver(mt_world *w, lua_State *L) {
   sigset_t saved;
   mt_kicks_block(&saved);
@@ -127,6 +265,24 @@ static void take_and_deliver(mt_world *w, lua_State *L) {
   settle(w, L);
   mt_kicks_restore(&saved);
   if (m != MT_NONE) deliver(w, L);
+}
+
+/* What a count event does about interrupts. */
+static void interrupts(mt_world *w, lua_State *L) {
+  if (mt_call_cancelled(w->u)) cancel_unwind(w, L);
+  mt_mode m = mt_peek(w->u, L);
+  if (m == MT_ALWAYS) {
+#ifdef MTINT_LUAJIT
+    if (lua_gethookcount(L) != 1) settle_blocked(w, L);
+#endif
+    deliver(w, L);
+    return;
+  }
+  if (m == MT_NONE) {
+    settle_if_changed(w, L); /* a request was withdrawn or went elsewhere */
+    return;
+  }
+  take_and_deliver(w, L);
 }
 
 void hook_check(mt_world *w, lua_State *L) {
@@ -138,24 +294,109 @@ void hook_check(mt_world *w, lua_State *L) {
 }
 
 void mt_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
   mt_world *w = world_of(L);
   if (w == NULL || w->u == NULL) {
     lua_sethook(L, NULL, 0, 0);
     return;
   }
-  if (mt_call_cancelled(w->u)) cancel_unwind(w, L);
-  mt_mode m = mt_peek(w->u, L);
-  if (m == MT_ALWAYS) {
-#ifdef MTINT_LUAJIT
-    if (lua_gethookcount(L) != 1) hook_set(L, mt_hook, LUA_MASKCOUNT, 1);
-#endif
-    deliver(w, L);
+  if (ar->event != LUA_HOOKCOUNT) {
+    if (userhook_push(w, L, L)) {
+      userhook_call(L, ar);
+      lua_pop(L, 1);
+    }
     return;
   }
-#ifdef MTINT_LUAJIT
-  if (m == MT_NONE && lua_gethookcount(L) == PROBE_COUNT && mt_pending_count(w->u) > 0)
-    return; /* still waiting for a suspended coroutine */
-#endif
-  take_and_deliver(w, L);
+  int native_count = lua_gethookcount(L);
+  interrupts(w, L);
+  userhook_count(w, L, ar, native_count);
+}
+
+/* --- debug.sethook and debug.gethook ------------------------------------ */
+
+static lua_State *hook_thread(lua_State *L, int *arg) {
+  if (lua_type(L, 1) == LUA_TTHREAD) {
+    *arg = 1;
+    return lua_tothread(L, 1);
+  }
+  *arg = 0;
+  return L;
+}
+
+static int db_sethook(lua_State *L) {
+  mt_world *w = world_of(L);
+  int arg, mask = 0, count = 0;
+  lua_State *L1 = hook_thread(L, &arg);
+  if (!lua_isnoneornil(L, arg + 1)) {
+    const char *smask = luaL_checkstring(L, arg + 2);
+    luaL_checktype(L, arg + 1, LUA_TFUNCTION);
+    count = (int)luaL_optnumber(L, arg + 3, 0);
+    if (strchr(smask, 'c')) mask |= LUA_MASKCALL;
+    if (strchr(smask, 'r')) mask |= LUA_MASKRET;
+    if (strchr(smask, 'l')) mask |= LUA_MASKLINE;
+    if (count > 0) mask |= LUA_MASKCOUNT;
+  }
+  if (w == NULL || w->u == NULL) return luaL_error(L, "debug.sethook: this Lua state is closing");
+  weak_table(L, &userhooks_key, 1);
+  push_thread_key(L, L1);
+  if (mask == 0) {
+    lua_pushnil(L);
+  } else {
+    lua_createtable(L, 4, 0);
+    lua_pushvalue(L, arg + 1);
+    lua_rawseti(L, -2, UH_FUNC);
+    mt_pushint(L, mask);
+    lua_rawseti(L, -2, UH_MASK);
+    mt_pushint(L, count);
+    lua_rawseti(L, -2, UH_COUNT);
+    mt_pushint(L, count);
+    lua_rawseti(L, -2, UH_LEFT);
+  }
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  w->user_hooks = 1; /* tables exist from now on: look them up */
+  settle_blocked(w, L1);
+  return 0;
+}
+
+static int db_gethook(lua_State *L) {
+  mt_world *w = world_of(L);
+  int arg;
+  lua_State *L1 = hook_thread(L, &arg);
+  lua_Hook hook = lua_gethook(L1);
+  if (hook != NULL && hook != mt_hook) {
+    lua_pushliteral(L, "external hook");
+    lua_pushnil(L);
+    mt_pushint(L, lua_gethookcount(L1));
+    return 3;
+  }
+  if (w == NULL || !userhook_push(w, L, L1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  int mask = record_int(L, UH_MASK), count = record_int(L, UH_COUNT);
+  char smask[4];
+  int n = 0;
+  if (mask & LUA_MASKCALL) smask[n++] = 'c';
+  if (mask & LUA_MASKRET) smask[n++] = 'r';
+  if (mask & LUA_MASKLINE) smask[n++] = 'l';
+  lua_rawgeti(L, -1, UH_FUNC);
+  lua_pushlstring(L, smask, (size_t)n);
+  mt_pushint(L, count);
+  return 3;
+}
+
+void hook_install_debug(lua_State *L) {
+  lua_getglobal(L, "debug");
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "sethook");
+    int present = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    if (present) {
+      lua_pushcfunction(L, db_sethook);
+      lua_setfield(L, -2, "sethook");
+      lua_pushcfunction(L, db_gethook);
+      lua_setfield(L, -2, "gethook");
+    }
+  }
+  lua_pop(L, 1);
 }

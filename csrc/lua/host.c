@@ -50,6 +50,7 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
     return NULL;
   }
   coro_install(L);
+  hook_install_debug(L);
 #ifdef MTINT_LUAJIT
   /* Compiled loops never look at hooks: off unless asked for. After the
   ** libraries: opening `jit` turns the compiler on. */

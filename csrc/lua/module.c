@@ -166,6 +166,7 @@ MT_EXPORT int luaopen_mtint(lua_State *L) {
 #ifdef MTINT_LUAJIT
   coro_install(L); /* one hook per VM: see coro.c */
 #endif
+  hook_install_debug(L);
 
   if (luaL_newmetatable(L, INTERRUPTIBLE)) {
     lua_newtable(L);

@@ -40,6 +40,7 @@ typedef struct mt_world {
 
   uint64_t raised_seq; /* host call in which the hook raised interrupted */
   int hook_depth;      /* interrupt handlers running (no nested delivery) */
+  int user_hooks;      /* a script has used debug.sethook: look its hooks up */
   char *cancel_trace;  /* where a cancelled call was stopped (malloc'd) */
   mt_host *host;       /* NULL for the drop-in module */
 
@@ -64,6 +65,9 @@ void hook_arm(void *ctx, void *L);
 void hook_arm_call(void *ctx);
 /* Applies lua_sethook on the owner thread outside the kick handler. */
 void hook_set(lua_State *L, lua_Hook f, int mask, int count);
+/* Replaces debug.sethook and debug.gethook by ones that share the hook
+** with interrupts (when the debug library is there). */
+void hook_install_debug(lua_State *L);
 /* Raises what is pending for L (a cancellation, an interrupt) as the hook
 ** would; C functions that block call it (host.recv). */
 void hook_check(mt_world *w, lua_State *L);

@@ -2,6 +2,9 @@
 -- every statement of the rock's documentation that needs no threads, plus
 -- bad input. Run by tests/lua/run.sh with package.cpath set to the build.
 local mtint = require("mtint")
+-- LuaJIT-compiled loops never run hooks (no interrupt, no count hook can
+-- reach them); test the interpreter, as LuaWorkers run it.
+if jit then jit.off() end
 local unpack = table.unpack or unpack
 local interrupted = mtint.error.interrupted
 
@@ -206,6 +209,58 @@ test("coroutine.wrap", function()
   f()
   mtint.interrupt(id)
   errors_with(interrupted, f)
+end)
+
+test("debug.sethook cannot disable interruption", function()
+  local ok, err = pcall(function()
+    mtint.interrupt(mtint.id())
+    debug.sethook()
+    debug.sethook()
+    busy(10)
+  end)
+  assert(not ok and err == interrupted, tostring(err))
+  local c = coroutine.create(function()
+    while true do debug.sethook() end
+  end)
+  mtint.interrupt(mtint.id(c), true)
+  local ok2, err2 = coroutine.resume(c)
+  assert(not ok2 and err2 == interrupted)
+end)
+
+test("a script's own hook keeps working through interrupts", function()
+  local lines = 0
+  local function count_lines(event, line)
+    assert(event == "line" and type(line) == "number")
+    lines = lines + 1
+  end
+  debug.sethook(count_lines, "l")
+  local f, mask, n = debug.gethook()
+  assert(f == count_lines and mask == "l" and n == 0)
+  local handled = 0
+  mtint.sethook(function() handled = handled + 1 end)
+  mtint.interrupt(mtint.id())
+  local x = 0
+  x = x + 1
+  x = x + 1
+  assert(handled == 1)
+  local before = lines
+  x = x + 1
+  x = x + 1
+  debug.sethook()
+  assert(lines >= before + 2, "the line hook still runs after the interrupt")
+  assert(debug.gethook() == nil)
+  mtint.sethook(nil)
+end)
+
+test("a script's count hook keeps its count while interrupts are pending", function()
+  local counts = 0
+  debug.sethook(function(event) assert(event == "count") counts = counts + 1 end, "", 100)
+  local c = coroutine.create(function() return busy(10) end)
+  mtint.interrupt(mtint.id(c), true) -- pending elsewhere (LuaJIT: one hook for all)
+  busy(2000)
+  debug.sethook()
+  mtint.interrupt(mtint.id(c), false)
+  assert(counts > 20 and counts < 2000, counts)
 end)
 
 test("bad input gives errors that say what was expected", function()
