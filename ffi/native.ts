@@ -32,7 +32,8 @@ export interface LuaLib {
   create(memoryLimit: number, flags: number): Pointer | null;
   /** Installs the callbacks; the returned function frees them. */
   callbacks(state: Pointer, callbacks: HostCallbacks): () => void;
-  define(state: Pointer, index: number, name: Uint8Array): void;
+  /** 0, or -1 when the state is out of memory. */
+  define(state: Pointer, index: number, name: Uint8Array): number;
   reply(state: Pointer, bytes: Uint8Array): void;
   id(state: Pointer): number;
   version(): string;

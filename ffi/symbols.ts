@@ -68,7 +68,7 @@ export const luaSymbols = {
     ],
     result: "void",
   },
-  /** Makes host function `index` callable as host.<name>. */
+  /** Makes host function `index` callable as host.<name>; 0, or -1 out of memory. */
   mth_define: {
     parameters: [
       "pointer", // state
@@ -76,7 +76,7 @@ export const luaSymbols = {
       "buffer", // name, UTF-8
       "u32", // its length
     ],
-    result: "void",
+    result: "i32",
   },
   /** Sets a host function's reply from inside the call callback. */
   mth_reply: {

@@ -412,12 +412,14 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   }
 
   #stuck(grace: number, what: string): never {
-    this.#worker.terminate();
-    orphans.unregister(this);
-    throw new Error(
+    const err = new Error(
       `mtint: LuaWorker ${this.id} ${what} within ${grace} ms; it is blocked in a C function ` +
         "that no interrupt can reach, and its thread keeps running (see README: Running untrusted Lua)",
     );
+    this.#fail(err); // the call it gave up on will never report
+    this.#worker.terminate();
+    orphans.unregister(this);
+    throw err;
   }
 
   #checkOpen(): void {

@@ -72,7 +72,9 @@ async function create(msg: Extract<Request, { type: "create" }>): Promise<void> 
     post: (bytes) => reply({ type: "post", bytes }, [bytes.buffer]),
     call: callHost,
   });
-  hostFunctions.forEach(([name], i) => lib.define(state, i, utf8.encode(name)));
+  hostFunctions.forEach(([name], i) => {
+    if (lib.define(state, i, utf8.encode(name)) !== 0) throw new Error(`out of memory defining host.${name}`);
+  });
   reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
 }
 

@@ -60,6 +60,19 @@ static inline int mt_loadtext(lua_State *L, const char *s, size_t len, const cha
 #endif
 }
 
+/* Calls f(L) with `ud` as its only argument, protected: nothing is
+** allocated before the protection starts (5.1 and LuaJIT allocate a
+** closure in lua_pushcfunction, which can fail at a memory limit). */
+static inline int mt_cpcall(lua_State *L, lua_CFunction f, void *ud) {
+#if LUA_VERSION_NUM >= 502
+  lua_pushcfunction(L, f); /* a light C function: no allocation */
+  lua_pushlightuserdata(L, ud);
+  return lua_pcall(L, 1, 0, 0);
+#else
+  return lua_cpcall(L, f, ud);
+#endif
+}
+
 /* Pushes a traceback of L1 from `level` (luaL_traceback where it exists). */
 void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level);
 

@@ -23,10 +23,16 @@ typedef struct {
   int bad_args; /* the arguments could not be decoded */
 } run_request;
 
+typedef struct {
+  int flags;
+} create_request;
+
 static int open_protected(lua_State *L) {
-  int flags = (int)lua_tonumber(L, 1);
-  sandbox_open(L, flags & FLAG_FULL_LIBS);
+  create_request *c = lua_touserdata(L, 1);
+  sandbox_open(L, c->flags & FLAG_FULL_LIBS);
   hostlib_open(L);
+  coro_install(L);
+  hook_install_debug(L);
   return 0;
 }
 
@@ -42,15 +48,12 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
   }
   w->host = h;
   h->L = L;
-  lua_pushcfunction(L, open_protected);
-  lua_pushnumber(L, flags);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  create_request c = {flags};
+  if (mt_cpcall(L, open_protected, &c) != LUA_OK) {
     lua_close(L); /* detaches the world */
     free(h);
     return NULL;
   }
-  coro_install(L);
-  hook_install_debug(L);
 #ifdef MTINT_LUAJIT
   /* Compiled loops never look at hooks: off unless asked for. After the
   ** libraries: opening `jit` turns the compiler on. */
@@ -67,9 +70,25 @@ MT_EXPORT void mth_callbacks(mt_world *w, mt_print_cb print, mt_post_cb post, mt
   w->host->call = call;
 }
 
-/* Makes host function `index` callable as host.<name>. */
-MT_EXPORT void mth_define(mt_world *w, int32_t index, const char *name, uint32_t len) {
-  hostlib_define(w->host->L, index, name, len);
+typedef struct {
+  int index;
+  const char *name;
+  size_t len;
+} define_request;
+
+static int define_protected(lua_State *L) {
+  define_request *d = lua_touserdata(L, 1);
+  hostlib_define(L, d->index, d->name, d->len);
+  return 0;
+}
+
+/* Makes host function `index` callable as host.<name>. Returns 0, or -1
+** when the state is out of memory. */
+MT_EXPORT int32_t mth_define(mt_world *w, int32_t index, const char *name, uint32_t len) {
+  define_request d = {index, name, len};
+  if (mt_cpcall(w->host->L, define_protected, &d) == LUA_OK) return 0;
+  lua_pop(w->host->L, 1);
+  return -1;
 }
 
 /* A host function's reply, set by the JavaScript callback before it
@@ -184,6 +203,13 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   const char *msg = NULL;
   int type = lua_type(L, -1);
   if (type == LUA_TSTRING || type == LUA_TNUMBER) msg = lua_tolstring(L, -1, &len);
+  /* lauxlib's buffers (5.3, 5.4) report a failed allocation as an error
+  ** of their own: "not enough memory for buffer allocation". */
+  if (w->refused && msg && strstr(msg, "not enough memory")) {
+    write_error(h, RESULT_MEMORY, msg, len, h->trace);
+    buf_u32(&h->out, 0);
+    return;
+  }
   if (msg && w->raised_seq == h->seq && strcmp(msg, "mtint.error.interrupted") == 0) {
     write_error(h, RESULT_INTERRUPTED, msg, len, h->trace);
     buf_u32(&h->out, 0);
@@ -211,6 +237,32 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   }
 }
 
+/* The whole call, under mt_cpcall: the inner lua_pcall runs the chunk
+** with msgh; classifying its error and collecting after an out-of-memory
+** error can raise too (a number error converted to text, a finalizer). */
+static int run_protected(lua_State *L) {
+  run_request *r = lua_touserdata(L, 1);
+  mt_world *w = r->w;
+  lua_settop(L, 0);
+  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, protected_run);
+  lua_pushlightuserdata(L, r);
+  int status = lua_pcall(L, 1, 0, 1);
+  /* A cancelled call rejects even if the script caught the cancellation
+  ** and returned before the hook could raise it again. */
+  if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, r);
+  w->fail_alloc = 0;
+  /* Lua 5.1 has no emergency collection: after an allocation failed it
+  ** stays full until someone collects, and collecting may itself need a
+  ** little memory (to shrink the string table). */
+  if (status == LUA_ERRMEM) {
+    w->limit_lifted = 1;
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    w->limit_lifted = 0;
+  }
+  return 0;
+}
+
 /* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
 ** cancelled after `timeout_ms` (negative: none). Returns the length of the
 ** result, read with mth_result. */
@@ -227,28 +279,25 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
   free(w->cancel_trace);
   w->cancel_trace = NULL;
   w->raised_seq = 0;
+  w->refused = 0;
   w->chain_depth = 0;
   w->hook_depth = 0;
+  buf_reset(&h->out);
   if (!mt_call_begin(w->u, h->seq)) {
     classify(w, L, LUA_ERRRUN, &r); /* cancelled before it started */
-    mt_call_end(w->u);
   } else {
     if (timeout_ms >= 0 && isfinite(timeout_ms)) mt_deadline_set(w->u, h->seq, mt_now_ns() + (uint64_t)(timeout_ms * 1e6));
     int top = lua_gettop(L);
-    lua_pushcfunction(L, msgh);
-    lua_pushcfunction(L, protected_run);
-    lua_pushlightuserdata(L, &r);
-    int status = lua_pcall(L, 1, 0, top + 1);
-    /* A cancelled call rejects even if the script caught the cancellation
-    ** and returned before the hook could raise it again. */
-    if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, &r);
+    if (mt_cpcall(L, run_protected, &r) != LUA_OK) {
+      w->limit_lifted = 0;
+      static const char msg[] = "not enough memory";
+      write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
+      buf_u32(&h->out, 0);
+    }
     lua_settop(L, top);
     w->fail_alloc = 0;
-    mt_call_end(w->u);
-    /* Lua 5.1 has no emergency collection: after an allocation failed it
-    ** stays full until someone collects. */
-    if (status == LUA_ERRMEM) lua_gc(L, LUA_GCCOLLECT, 0);
   }
+  mt_call_end(w->u);
   h->seq = 0;
   if (h->out.oom) {
     buf_reset(&h->out);

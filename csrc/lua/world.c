@@ -31,8 +31,13 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     w->orig_alloc(w->orig_ud, ptr, osize, 0);
     return NULL;
   }
-  if (nsize > old && (w->fail_alloc || (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit)))
-    return NULL;
+  if (nsize > old) {
+    if (w->fail_alloc) return NULL;
+    if (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit) {
+      w->refused = 1;
+      return NULL;
+    }
+  }
   void *p = w->orig_alloc(w->orig_ud, ptr, osize, nsize);
   if (p != NULL) {
     atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
@@ -133,9 +138,7 @@ mt_world *world_attach(lua_State *L, int hosted) {
   }
   mt_universe_meter(w->u, &w->used);
   lua_setallocf(L, world_alloc, w);
-  lua_pushcfunction(L, attach_protected);
-  lua_pushlightuserdata(L, w);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  if (mt_cpcall(L, attach_protected, w) != LUA_OK) {
     lua_pop(L, 1);
     world_detach(w, L);
     return NULL;

@@ -30,6 +30,7 @@ typedef struct mt_world {
   _Atomic size_t used; /* bytes; written by the owner, read anywhere */
   size_t limit;        /* 0: unlimited */
   int limit_lifted;    /* the message handler may pass the limit */
+  int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */
 
   /* Coroutines resumed by the running host call, innermost last, so that
