@@ -32,7 +32,7 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (nsize > old) {
-    if (w->fail_alloc) return NULL;
+    if (w->fail_alloc || (w->watch_cancel && mt_call_cancelled(w->u))) return NULL;
     if (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit) {
       w->refused = 1;
       return NULL;

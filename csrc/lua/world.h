@@ -32,6 +32,9 @@ typedef struct mt_world {
   int limit_lifted;    /* the message handler may pass the limit */
   int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */
+  int watch_cancel;    /* during a host call: allocations fail once it is
+                          cancelled, which reaches C functions and LuaJIT-
+                          compiled code that never run the hook */
 
   /* Coroutines resumed by the running host call, innermost last, so that
   ** a cancelled call can arm them all (PUC Lua hooks are per coroutine).
