@@ -245,12 +245,21 @@ static void deliver(mt_world *w, lua_State *L) {
 ** reports "interrupted" from the cancellation it recorded, never from the
 ** message. The hook stays armed, so a pcall in the script cannot swallow
 ** it for long. */
+static int take_trace(lua_State *L) {
+  mt_world *w = lua_touserdata(L, 1);
+  mt_traceback(L, L, NULL, 1); /* from the function the hook stopped */
+  const char *s = lua_tostring(L, -1);
+  w->cancel_trace = s ? strdup(s) : NULL;
+  return 0;
+}
+
 static void cancel_unwind(mt_world *w, lua_State *L) {
   if (w->cancel_trace == NULL) {
-    mt_traceback(L, L, NULL, 0);
-    const char *s = lua_tostring(L, -1);
-    w->cancel_trace = s ? strdup(s) : NULL;
-    lua_pop(L, 1);
+    /* Allocations fail once the call is cancelled (world.c): not for this. */
+    int watch = w->watch_cancel;
+    w->watch_cancel = 0;
+    if (mt_cpcall(L, take_trace, w) != LUA_OK) lua_pop(L, 1);
+    w->watch_cancel = watch;
   }
   w->fail_alloc = 1;
   lua_newuserdata(L, 1); /* fails: LUA_ERRMEM */
