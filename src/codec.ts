@@ -58,13 +58,20 @@ function isPlainObject(value: object): boolean {
 }
 
 class Writer {
-  #buf = new Uint8Array(256);
+  #buf = new Uint8Array(1024);
   #view = new DataView(this.#buf.buffer);
   #len = 0;
   #path: (string | number)[] = [];
   #seen = new Set<object>();
+  integers = false;
 
-  constructor(readonly integers: boolean) {}
+  /** Starts a new list; the buffer is reused from call to call. */
+  reset(integers: boolean): this {
+    this.#len = 0;
+    this.#seen.clear();
+    this.integers = integers;
+    return this;
+  }
 
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
@@ -188,8 +195,12 @@ class Writer {
  * the path of a value that cannot cross (`args[1].b`).
  */
 export function encodeList(root: string, values: readonly LuaInput[], integers: boolean): Uint8Array {
-  return new Writer(integers).list(root, values);
+  return writer.reset(integers).list(root, values);
 }
+
+// One writer, reused: encoding is synchronous and never reentrant, and
+// allocating a buffer per call costs more than the encoding (Deno).
+const writer = new Writer();
 
 /** Reads the records of csrc/lua/host.c and lists of values. */
 export class Reader {
