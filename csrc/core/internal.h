@@ -5,6 +5,7 @@
 #define MTINT_CORE_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "mtint_core.h"
@@ -65,7 +66,11 @@ void idmap_free(mt_idmap *m);
 struct mt_universe {
   uint32_t index;
   _Atomic uint32_t gen;        /* odd while open; signals carry it */
-  _Atomic int owner_tid;
+  _Atomic int owner_tid;       /* kernel id: where kick signals go */
+  _Atomic unsigned long owner_thread; /* pthread_self() of the owner: what the
+                                  handler compares, without a system call */
+  volatile sig_atomic_t holding;  /* owner thread and its handler only */
+  volatile sig_atomic_t deferred;
   int hosted;
   const mt_ops *ops;
   void *ctx;

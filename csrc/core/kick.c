@@ -43,8 +43,10 @@
 ** Nested arming: the handler can interrupt the owner's own lua_sethook on
 ** the same state. Two "arm" calls write the same values, so nesting them
 ** is harmless; an owner's "disarm" must not be split by an arm, so the
-** owner blocks the signal around every lua_sethook it makes outside the
-** handler (mt_kicks_block).
+** owner holds kicks around every lua_sethook it makes outside the handler
+** (mt_kicks_hold): the handler then only notes that it was deferred, and
+** mt_kicks_release runs the kicks. `holding` and `deferred` are touched by
+** one thread and its signal handler only, hence volatile sig_atomic_t.
 */
 #include <errno.h>
 #include <signal.h>
@@ -97,7 +99,10 @@ static void on_kick(int signo, siginfo_t *si, void *context) {
     mt_universe *u = universe_from_handle((uint64_t)(uintptr_t)si->si_value.sival_ptr);
     if (u != NULL) {
       atomic_store(&u->signal_pending, 0);
-      if (atomic_load(&u->owner_tid) == (int)syscall(SYS_gettid)) mt_process_kicks(u);
+      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self()) {
+        if (u->holding) u->deferred = 1;
+        else mt_process_kicks(u);
+      }
     }
   }
   errno = saved_errno;
@@ -134,14 +139,22 @@ void kick_unblock_here(void) {
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-void mt_kicks_block(sigset_t *saved) {
-  sigset_t set;
-  sigemptyset(&set);
-  if (kick_signo) sigaddset(&set, kick_signo);
-  pthread_sigmask(SIG_BLOCK, &set, saved);
+void mt_kicks_hold(mt_universe *u) {
+  u->holding = 1;
+  atomic_signal_fence(memory_order_seq_cst);
 }
 
-void mt_kicks_restore(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
+void mt_kicks_release(mt_universe *u) {
+  atomic_signal_fence(memory_order_seq_cst);
+  u->holding = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  /* A handler that runs from here on sees holding == 0 and arms by itself;
+  ** one that ran before left `deferred`. Running kicks twice is harmless. */
+  if (u->deferred) {
+    u->deferred = 0;
+    mt_process_kicks(u);
+  }
+}
 
 /* Called with a slot of `u` locked, so the owner thread is alive. */
 void kick(mt_universe *u) {

@@ -16,7 +16,6 @@
 #ifndef MTINT_CORE_H
 #define MTINT_CORE_H
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,10 +93,11 @@ uint32_t mt_pending_count(mt_universe *u);
 ** between calls). Owner thread, normal code. */
 void mt_process_kicks(mt_universe *u);
 
-/* Blocks or restores the kick signal for the calling thread: the owner's
-** own lua_sethook calls must not interleave with the handler's. */
-void mt_kicks_block(sigset_t *saved);
-void mt_kicks_restore(const sigset_t *saved);
+/* Holds kicks while the owner changes a hook itself: a kick signal that
+** arrives meanwhile is deferred to mt_kicks_release, so the handler's
+** lua_sethook never splits the owner's. Owner thread; not nested. */
+void mt_kicks_hold(mt_universe *u);
+void mt_kicks_release(mt_universe *u);
 
 /* --- interrupts (any thread) ------------------------------------------- */
 
@@ -116,6 +116,10 @@ int mt_id_known(uint64_t id);
 int mt_call_begin(mt_universe *u, uint64_t seq);
 /* Ends the current host call. Owner thread. */
 void mt_call_end(mt_universe *u);
+/* The highest cancelled call seq, to read inline on a hot path: the owner
+** compares it with the seq of the call it runs (relaxed loads suffice:
+** it only needs to see a cancellation soon). */
+const _Atomic uint64_t *mt_cancel_word(mt_universe *u);
 /* The running call's seq, 0 between calls. */
 uint64_t mt_call_current(mt_universe *u);
 /* Nonzero while the current call has been cancelled. */

@@ -217,6 +217,8 @@ void mt_call_end(mt_universe *u) {
   atomic_store(&u->call_kicked, 0);
 }
 
+const _Atomic uint64_t *mt_cancel_word(mt_universe *u) { return &u->cancel_seq; }
+
 uint64_t mt_call_current(mt_universe *u) { return atomic_load(&u->call_seq); }
 
 int mt_call_cancelled(mt_universe *u) {

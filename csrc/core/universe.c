@@ -66,6 +66,8 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->cancel_seq, 0);
   atomic_store(&u->pending, 0);
   atomic_store(&u->owner_tid, mt_tid());
+  atomic_store(&u->owner_thread, (unsigned long)pthread_self());
+  u->holding = u->deferred = 0;
   mailbox_init(u);
   atomic_fetch_add(&u->gen, 1); /* odd: open */
   atomic_fetch_add(&live_universes, 1);
@@ -98,6 +100,7 @@ void mt_universe_adopt(mt_universe *u) {
   int tid = mt_tid();
   if (atomic_load_explicit(&u->owner_tid, memory_order_relaxed) == tid) return;
   atomic_store(&u->owner_tid, tid);
+  atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   kick_unblock_here();
   mt_process_kicks(u); /* kicks sent to the previous owner */
 }

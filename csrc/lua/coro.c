@@ -25,7 +25,7 @@ static int tracks_chain(mt_world *w) {
 
 static void before_resume(mt_world *w, lua_State *co) {
 #ifdef MTINT_LUAJIT
-  if (mt_peek(w->u, co) != MT_NONE) hook_set(co, mt_hook, LUA_MASKCOUNT, 1);
+  if (mt_peek(w->u, co) != MT_NONE) hook_arm_resuming(w, co);
 #endif
   if (tracks_chain(w)) {
     int depth = w->chain_depth;

@@ -4,8 +4,8 @@
 **
 ** Arming and disarming happen on the owner thread only (see
 ** csrc/core/kick.c): arming from the kick handler or from mt_process_kicks,
-** disarming here, with the kick signal blocked so that a disarm is never
-** split by an arm. The order "disarm, then take the request" loses nothing:
+** disarming here, with kicks held (mt_kicks_hold) so that a disarm is
+** never split by an arm. The order "disarm, then take the request" loses nothing:
 ** a request that lands after the take is followed by its own kick, which
 ** arms again.
 **
@@ -35,18 +35,35 @@ static int userhooks_key; /* registry: weak table thread -> {hook, mask, count, 
 
 enum { UH_FUNC = 1, UH_MASK, UH_COUNT, UH_LEFT };
 
-void hook_set(lua_State *L, lua_Hook f, int mask, int count) {
-  sigset_t saved;
-  mt_kicks_block(&saved);
-  lua_sethook(L, f, mask, count);
-  mt_kicks_restore(&saved);
-}
-
-/* From the kick handler too: reads only the state's own hook fields. */
-void hook_arm(void *ctx, void *L) {
-  (void)ctx;
+/* Arms L to fire at its next instruction, keeping the script's hook mask.
+** From the kick handler too: reads only the state's own hook fields. */
+static void arm_now(lua_State *L) {
   int mask = lua_gethook(L) == mt_hook ? lua_gethookmask(L) : 0;
   lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, 1);
+}
+
+void hook_arm(void *ctx, void *L) {
+  (void)ctx;
+#ifdef MTINT_LUAJIT
+  /* The VM's one hook need not fire now for a suspended coroutine: coro.c
+  ** arms it as it is resumed, and a probe finds it if C code resumes it.
+  ** A finer count already set (for the running coroutine, or the script's
+  ** count hook) stays. */
+  if (lua_status(L) == LUA_YIELD) {
+    int ours = lua_gethook(L) == mt_hook;
+    int mask = ours ? lua_gethookmask(L) : 0;
+    int count = ours && (mask & LUA_MASKCOUNT) ? lua_gethookcount(L) : PROBE_COUNT;
+    lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, count < PROBE_COUNT ? count : PROBE_COUNT);
+    return;
+  }
+#endif
+  arm_now(L);
+}
+
+void hook_arm_resuming(mt_world *w, lua_State *co) {
+  mt_kicks_hold(w->u);
+  arm_now(co);
+  mt_kicks_release(w->u);
 }
 
 void hook_arm_call(void *ctx) {
@@ -187,8 +204,8 @@ static void desired(mt_world *w, lua_State *L, lua_Hook *f, int *mask, int *coun
   }
 }
 
-/* Arms or disarms L accordingly. Owner thread, normal code, kick signal
-** blocked: the request read here is the one the hook ends up with. */
+/* Arms or disarms L accordingly. Owner thread, normal code, kicks held:
+** the request read here is the one the hook ends up with. */
 static void settle(mt_world *w, lua_State *L) {
   lua_Hook f;
   int mask, count;
@@ -196,22 +213,20 @@ static void settle(mt_world *w, lua_State *L) {
   lua_sethook(L, f, mask, count);
 }
 
-static void settle_blocked(mt_world *w, lua_State *L) {
-  sigset_t saved;
-  mt_kicks_block(&saved);
+static void settle_held(mt_world *w, lua_State *L) {
+  mt_kicks_hold(w->u);
   settle(w, L);
-  mt_kicks_restore(&saved);
+  mt_kicks_release(w->u);
 }
 
-/* settle_blocked, without the two system calls when nothing changes. A
-** kick that lands after the comparison arms the hook; leaving it so is
-** right. */
+/* settle_held, only when something changes. A kick that lands after the
+** comparison arms the hook; leaving it so is right. */
 static void settle_if_changed(mt_world *w, lua_State *L) {
   lua_Hook f;
   int mask, count;
   desired(w, L, &f, &mask, &count);
   if (f != lua_gethook(L) || mask != lua_gethookmask(L) || (mask && count != lua_gethookcount(L)))
-    settle_blocked(w, L);
+    settle_held(w, L);
 }
 
 /* --- delivering --------------------------------------------------------- */
@@ -256,10 +271,10 @@ static int take_trace(lua_State *L) {
 static void cancel_unwind(mt_world *w, lua_State *L) {
   if (w->cancel_trace == NULL) {
     /* Allocations fail once the call is cancelled (world.c): not for this. */
-    int watch = w->watch_cancel;
-    w->watch_cancel = 0;
+    uint64_t watch = w->watch_seq;
+    w->watch_seq = 0;
     if (mt_cpcall(L, take_trace, w) != LUA_OK) lua_pop(L, 1);
-    w->watch_cancel = watch;
+    w->watch_seq = watch;
   }
   w->fail_alloc = 1;
   lua_newuserdata(L, 1); /* fails: LUA_ERRMEM */
@@ -268,11 +283,10 @@ static void cancel_unwind(mt_world *w, lua_State *L) {
 }
 
 static void take_and_deliver(mt_world *w, lua_State *L) {
-  sigset_t saved;
-  mt_kicks_block(&saved);
+  mt_kicks_hold(w->u);
   mt_mode m = mt_take(w->u, L);
   settle(w, L);
-  mt_kicks_restore(&saved);
+  mt_kicks_release(w->u);
   if (m != MT_NONE) deliver(w, L);
 }
 
@@ -282,7 +296,7 @@ static void interrupts(mt_world *w, lua_State *L) {
   mt_mode m = mt_peek(w->u, L);
   if (m == MT_ALWAYS) {
 #ifdef MTINT_LUAJIT
-    if (lua_gethookcount(L) != 1) settle_blocked(w, L);
+    if (lua_gethookcount(L) != 1) settle_held(w, L);
 #endif
     deliver(w, L);
     return;
@@ -363,7 +377,7 @@ static int db_sethook(lua_State *L) {
   lua_rawset(L, -3);
   lua_pop(L, 1);
   w->user_hooks = 1; /* tables exist from now on: look them up */
-  settle_blocked(w, L1);
+  settle_held(w, L1);
   return 0;
 }
 

@@ -247,9 +247,9 @@ static int run_protected(lua_State *L) {
   lua_pushcfunction(L, msgh);
   lua_pushcfunction(L, protected_run);
   lua_pushlightuserdata(L, r);
-  w->watch_cancel = 1;
+  w->watch_seq = w->host->seq;
   int status = lua_pcall(L, 1, 0, 1);
-  w->watch_cancel = 0;
+  w->watch_seq = 0;
   /* A cancelled call rejects even if the script caught the cancellation
   ** and returned before the hook could raise it again. */
   if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, r);
@@ -318,7 +318,7 @@ MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 MT_EXPORT void mth_close(mt_world *w, double seq) {
   mt_host *h = w->host;
   mt_call_begin(w->u, (uint64_t)seq);
-  w->watch_cancel = 1;
+  w->watch_seq = (uint64_t)seq;
   lua_close(h->L); /* frees w */
   buf_free(&h->out);
   buf_free(&h->reply);

@@ -147,6 +147,16 @@ void sandbox_open(lua_State *L, int full) {
 #endif
 #ifdef MTINT_LUAJIT
     open_lib(L, LUA_BITLIBNAME, luaopen_bit);
+    /* Opening `jit` sets the compiler up (CPU flags, optimizations), which
+    ** `jit: true` needs; scripts do not get the library itself. */
+    open_lib(L, LUA_JITLIBNAME, luaopen_jit);
+    lua_pushnil(L);
+    lua_setglobal(L, LUA_JITLIBNAME);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_pushnil(L);
+    lua_setfield(L, -2, LUA_JITLIBNAME);
+    lua_pop(L, 2);
 #endif
     static const char *const os_keep[] = {"clock", "date", "time", "difftime", NULL};
     static const char *const debug_keep[] = {"traceback", NULL};

@@ -32,7 +32,9 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (nsize > old) {
-    if (w->fail_alloc || (w->watch_cancel && mt_call_cancelled(w->u))) return NULL;
+    if (w->fail_alloc ||
+        (w->watch_seq != 0 && atomic_load_explicit(w->cancel_word, memory_order_relaxed) == w->watch_seq))
+      return NULL;
     if (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit) {
       w->refused = 1;
       return NULL;
@@ -137,6 +139,7 @@ mt_world *world_attach(lua_State *L, int hosted) {
     return NULL;
   }
   mt_universe_meter(w->u, &w->used);
+  w->cancel_word = mt_cancel_word(w->u);
   lua_setallocf(L, world_alloc, w);
   if (mt_cpcall(L, attach_protected, w) != LUA_OK) {
     lua_pop(L, 1);

@@ -32,9 +32,11 @@ typedef struct mt_world {
   int limit_lifted;    /* the message handler may pass the limit */
   int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */
-  int watch_cancel;    /* during a host call: allocations fail once it is
-                          cancelled, which reaches C functions and LuaJIT-
-                          compiled code that never run the hook */
+  uint64_t watch_seq;  /* the host call whose cancellation makes every
+                          allocation fail, which reaches C functions and
+                          LuaJIT-compiled code that never run the hook;
+                          0 when none */
+  const _Atomic uint64_t *cancel_word; /* mt_cancel_word, read inline */
 
   /* Coroutines resumed by the running host call, innermost last, so that
   ** a cancelled call can arm them all (PUC Lua hooks are per coroutine).
@@ -67,8 +69,8 @@ void world_detach(mt_world *w, lua_State *L);
 void mt_hook(lua_State *L, lua_Debug *ar);
 void hook_arm(void *ctx, void *L);
 void hook_arm_call(void *ctx);
-/* Applies lua_sethook on the owner thread outside the kick handler. */
-void hook_set(lua_State *L, lua_Hook f, int mask, int count);
+/* LuaJIT: arms the VM's hook for coroutine `co`, about to be resumed. */
+void hook_arm_resuming(mt_world *w, lua_State *co);
 /* Replaces debug.sethook and debug.gethook by ones that share the hook
 ** with interrupts (when the debug library is there). */
 void hook_install_debug(lua_State *L);
