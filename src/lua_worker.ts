@@ -8,6 +8,7 @@
  */
 import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
+import { Channel, CLOSE, RUN, VIA_MESSAGE } from "./channel.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
   FLAG_FULL_LIBS,
@@ -58,9 +59,11 @@ export interface CloseOptions {
 
 interface Call {
   seq: number;
-  chunk: string;
-  name: string;
+  chunk: Uint8Array;
+  name: Uint8Array;
   args: Uint8Array;
+  number: number; // the channel's request number, once dispatched
+  dispatched: number; // performance.now() then
   timeout: number;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -70,6 +73,12 @@ interface Call {
 }
 
 const NEWEST_FIRST: readonly LuaVersion[] = ["5.4", "5.3", "5.2", "5.1", "luajit"];
+const utf8 = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+// The caller spins for a result this long, while calls keep being quicker
+// than QUICK_MICROS; otherwise it waits for the worker's message.
+const SPIN_MICROS = 50;
+const QUICK_MICROS = 100;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 function describe(value: unknown): string {
@@ -163,6 +172,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   readonly lua: LuaVersion;
 
   #worker: Worker;
+  #channel: Channel;
+  #spin = true;
   #core: CoreLib;
   #integers: boolean;
   #timeout: number | undefined;
@@ -177,12 +188,14 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
   private constructor(
     worker: Worker,
+    channel: Channel,
     lua: LuaVersion,
     ready: Extract<Reply, { type: "ready" }>,
     timeout: number | undefined,
   ) {
     super();
     this.#worker = worker;
+    this.#channel = channel;
     this.#core = openCore();
     this.lua = lua;
     this.id = ready.id;
@@ -236,12 +249,16 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }
 
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+    const channel = new Channel();
     const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0);
     const ready = await new Promise<Extract<Reply, { type: "ready" }>>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<Reply>) => {
         const reply = event.data;
+        if (typeof reply === "number") return;
         if (reply.type === "loaded") {
-          worker.postMessage({ type: "create", version: lua, memoryLimit, flags, host } satisfies Request);
+          worker.postMessage(
+            { type: "create", version: lua, memoryLimit, flags, host, channel: channel.buffer } satisfies Request,
+          );
         } else if (reply.type === "ready") {
           resolve(reply);
         } else if (reply.type === "failed") {
@@ -256,7 +273,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       worker.terminate();
       throw err;
     });
-    return new LuaWorker(worker, lua, ready, timeout);
+    return new LuaWorker(worker, channel, lua, ready, timeout);
   }
 
   /**
@@ -288,9 +305,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
       const call: Call = {
         seq: ++this.#seq,
-        chunk,
-        name,
+        chunk: utf8.encode(chunk),
+        name: utf8.encode(name),
         args: encoded,
+        number: 0,
+        dispatched: 0,
         timeout: timeout === undefined || timeout === Infinity ? -1 : timeout,
         signal,
         resolve,
@@ -396,7 +415,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       if (outcome === "timeout") return this.#stuck(grace, "did not stop its running call");
     }
     const seq = ++this.#seq;
-    if (!this.#failure) this.#worker.postMessage({ type: "close", seq } satisfies Request);
+    if (!this.#failure) this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
     const wait = delay(grace);
     const outcome = await Promise.race([closed, wait.promise]);
     wait.cancel();
@@ -431,17 +450,46 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     if (this.#running || this.#queue.length === 0) return;
     const call = this.#queue.shift()!;
     this.#running = call;
-    this.#worker.postMessage(
-      {
-        type: "run",
-        seq: call.seq,
-        chunk: call.chunk,
-        name: call.name,
-        args: call.args,
-        timeout: call.timeout,
-      } satisfies Request,
-      [call.args.buffer],
-    );
+    call.dispatched = performance.now();
+    call.number = this.#channel.request(RUN, call.seq, call.timeout, call.chunk, call.name, call.args);
+    if (call.number === 0) { // too large for the channel
+      this.#worker.postMessage(
+        {
+          type: "run",
+          seq: call.seq,
+          chunk: call.chunk,
+          name: call.name,
+          args: call.args,
+          timeout: call.timeout,
+        } satisfies Request,
+        [call.chunk.buffer, call.name.buffer, call.args.buffer],
+      );
+      call.number = this.#channel.announce(VIA_MESSAGE);
+    }
+    if (this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) this.#finish(call, null);
+  }
+
+  /** Settles the running call, whose result is in the channel, or in
+   * `bytes` when it came as a message. */
+  #finish(call: Call, bytes: Uint8Array | null): void {
+    if (this.#running !== call) return;
+    bytes ??= this.#channel.result();
+    if (bytes === null) return; // on its way as a message
+    this.#running = undefined;
+    this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
+    const cancellation: Cancellation = call.signal?.aborted
+      ? { cause: call.signal.reason, detail: "aborted" }
+      : this.#closing
+      ? { cause: "close", detail: "the LuaWorker closed" }
+      : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
+    this.#settle(call, () => {
+      try {
+        call.resolve(decodeResult(bytes, cancellation));
+      } catch (err) {
+        call.reject(err);
+      }
+    });
+    this.#pump();
   }
 
   #abort(call: Call, reason: unknown): void {
@@ -463,24 +511,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   }
 
   #receive(reply: Reply): void {
+    if (typeof reply === "number") {
+      const call = this.#running;
+      if (call && call.number === reply && this.#channel.done(reply)) this.#finish(call, null);
+      return;
+    }
     switch (reply.type) {
       case "result": {
         const call = this.#running;
-        if (!call || call.seq !== reply.seq) return;
-        this.#running = undefined;
-        const cancellation: Cancellation = call.signal?.aborted
-          ? { cause: call.signal.reason, detail: "aborted" }
-          : this.#closing
-          ? { cause: "close", detail: "the LuaWorker closed" }
-          : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
-        this.#settle(call, () => {
-          try {
-            call.resolve(decodeResult(reply.bytes, cancellation));
-          } catch (err) {
-            call.reject(err);
-          }
-        });
-        this.#pump();
+        if (call && call.seq === reply.seq) this.#finish(call, reply.bytes);
         break;
       }
       case "post": {

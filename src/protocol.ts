@@ -17,12 +17,22 @@ export const RESULT_OK = 0,
   RESULT_CONVERT = 4,
   RESULT_SYNTAX = 5;
 
+/** Messages to the worker. Calls go through the channel (src/channel.ts);
+ * a call too large for it comes as a "run" message. */
 export type Request =
-  | { type: "create"; version: LuaVersion; memoryLimit: number; flags: number; host?: string }
-  | { type: "run"; seq: number; chunk: string; name: string; args: Uint8Array; timeout: number }
-  | { type: "close"; seq: number };
+  | {
+    type: "create";
+    version: LuaVersion;
+    memoryLimit: number;
+    flags: number;
+    host?: string;
+    channel: SharedArrayBuffer;
+  }
+  | { type: "run"; seq: number; chunk: Uint8Array; name: Uint8Array; args: Uint8Array; timeout: number };
 
+/** Messages from the worker; a bare number says that call number is done. */
 export type Reply =
+  | number
   | { type: "loaded" } // the worker listens: its imports await, so messages sent earlier could be lost
   | { type: "ready"; id: number; version: string; engine: string }
   | { type: "failed"; message: string }

@@ -1,13 +1,14 @@
 /**
  * The Web Worker behind a LuaWorker: owns one lua_State and runs each
- * chunk synchronously inside one FFI call. The main thread interrupts it
- * through the native registry, never through this worker's event loop,
- * which is blocked while Lua runs.
+ * chunk synchronously inside one FFI call. Calls arrive through the channel
+ * (src/channel.ts); the main thread interrupts through the native registry,
+ * never through this worker's event loop, which is blocked while Lua runs.
  *
  * @module
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput } from "./codec.ts";
+import { type CallRequest, Channel, CLOSE, VIA_MESSAGE } from "./channel.ts";
 import type { Reply, Request } from "./protocol.ts";
 
 interface WorkerScope {
@@ -78,28 +79,50 @@ async function create(msg: Extract<Request, { type: "create" }>): Promise<void> 
   reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
 }
 
-scope.onmessage = async (event) => {
-  const msg = event.data;
-  switch (msg.type) {
-    case "create":
-      try {
-        await create(msg);
-      } catch (err) {
-        reply({ type: "failed", message: messageOf(err) });
-      }
-      break;
-    case "run": {
-      const bytes = lib.run(state, msg.seq, utf8.encode(msg.chunk), utf8.encode(msg.name), msg.args, msg.timeout);
-      reply({ type: "result", seq: msg.seq, bytes }, [bytes.buffer]);
-      break;
-    }
-    case "close":
-      if (state !== undefined) lib.close(state, msg.seq);
+// Calls too large for the channel arrive as messages; serve() awaits them.
+const mail: Extract<Request, { type: "run" }>[] = [];
+let mailWaiter: (() => void) | undefined;
+
+async function nextMail(): Promise<Extract<Request, { type: "run" }>> {
+  while (mail.length === 0) await new Promise<void>((resolve) => mailWaiter = resolve);
+  return mail.shift()!;
+}
+
+/** Runs calls until the LuaWorker closes this worker. Between calls the
+ * thread sleeps in Atomics.wait, not in its event loop (see channel.ts). */
+async function serve(channel: Channel): Promise<void> {
+  for (let last = 0;;) {
+    last = channel.wait(last);
+    let call: CallRequest | Extract<Request, { type: "run" }> = channel.read();
+    if (call.kind === CLOSE) {
+      lib.close(state, call.seq);
       freeCallbacks();
+      channel.finish(last, null);
       reply({ type: "closed" });
       scope.close();
-      break;
+      return;
+    }
+    if (call.kind === VIA_MESSAGE) call = await nextMail();
+    const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout);
+    if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer]);
+    reply(last); // wakes a caller that is not spinning
   }
+}
+
+scope.onmessage = async (event) => {
+  const msg = event.data;
+  if (msg.type === "run") {
+    mail.push(msg);
+    mailWaiter?.();
+    return;
+  }
+  try {
+    await create(msg);
+  } catch (err) {
+    reply({ type: "failed", message: messageOf(err) });
+    return;
+  }
+  await serve(new Channel(msg.channel));
 };
 
 reply({ type: "loaded" });

@@ -175,6 +175,18 @@ if (luaVersions.includes("luajit")) {
   });
 }
 
+eachVersion("calls and results larger than the channel travel as messages", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const big = "x".repeat(200_000);
+  assert.deepEqual(await w.run(`return #"${big}"`), [200_000]); // a large chunk
+  const [echoed] = await w.run("return ...", { args: [big] }); // large args and result
+  assert.equal(echoed, big);
+  assert.deepEqual(await w.run("return string.rep('y', 100000) == string.rep('y', 100000)"), [true]);
+  const [long] = await w.run("return string.rep('z', 300000)");
+  assert.equal((long as string).length, 300_000);
+  assert.deepEqual(await w.run("return 'small again'"), ["small again"]);
+});
+
 eachVersion("syntax and runtime errors", async (lua) => {
   await using w = await LuaWorker.create({ lua });
   const syntax = await rejection(w.run("local x = = 1", { name: "broken.lua" }));
