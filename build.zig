@@ -43,6 +43,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/sandbox.c",
     "csrc/lua/hostlib.c",
     "csrc/lua/host.c",
+    "csrc/lua/pool.c",
 };
 
 const c_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };

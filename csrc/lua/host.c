@@ -37,20 +37,19 @@ static int open_protected(lua_State *L) {
 }
 
 MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
-  lua_State *L = luaL_newstate();
-  if (L == NULL) return NULL;
   mt_host *h = calloc(1, sizeof *h);
-  mt_world *w = h ? world_attach(L, 1) : NULL;
+  mt_world *w = h ? world_newstate(1) : NULL;
   if (w == NULL) {
     free(h);
-    lua_close(L);
     return NULL;
   }
+  lua_State *L = w->main;
   w->host = h;
   h->L = L;
   create_request c = {flags};
   if (mt_cpcall(L, open_protected, &c) != LUA_OK) {
     lua_close(L); /* detaches the world */
+    world_free(w);
     free(h);
     return NULL;
   }
@@ -319,7 +318,8 @@ MT_EXPORT void mth_close(mt_world *w, double seq) {
   mt_host *h = w->host;
   mt_call_begin(w->u, (uint64_t)seq);
   w->watch_seq = (uint64_t)seq;
-  lua_close(h->L); /* frees w */
+  lua_close(h->L); /* the sentinel detaches the world on the way */
+  world_free(w);
   buf_free(&h->out);
   buf_free(&h->reply);
   buf_free(&h->scratch);

@@ -160,7 +160,7 @@ static const luaL_Reg methods[] = {
 
 MT_EXPORT int luaopen_mtint(lua_State *L) {
   mt_world *w = world_of(L);
-  if (w == NULL) w = world_attach(L, 0);
+  if (w == NULL) w = world_attach(L);
   if (w == NULL) return luaL_error(L, "mtint: cannot attach to this Lua state (out of memory)");
   mt_universe_adopt(w->u);
 #ifdef MTINT_LUAJIT

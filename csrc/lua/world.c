@@ -5,6 +5,7 @@
 ** sentinel that detaches us when the state closes.
 */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,32 @@ static int sentinel_key;
 ** coroutine's size may be a registered coroutine: mt_forget unregisters it
 ** before the memory goes (and costs one map probe when it is not).
 */
+/* The pooled backend: small blocks from the state's pool, the rest from
+** malloc. A shrink never fails (Lua 5.1-5.3 rely on that): when no new
+** block can be had, the old one, larger than needed, serves. */
+static void *pooled_realloc(mt_world *w, void *ptr, size_t old, size_t nsize) {
+  if (ptr == NULL) return nsize <= POOL_MAX ? pool_alloc(&w->pool, nsize) : malloc(nsize);
+  if (old > POOL_MAX && nsize > POOL_MAX) return realloc(ptr, nsize);
+  if (old <= POOL_MAX && nsize <= POOL_MAX && pool_same_class(old, nsize)) return ptr;
+  void *block = nsize <= POOL_MAX ? pool_alloc(&w->pool, nsize) : malloc(nsize);
+  if (block == NULL) return nsize < old ? ptr : NULL;
+  memcpy(block, ptr, old < nsize ? old : nsize);
+  if (old <= POOL_MAX) pool_free(&w->pool, ptr, old);
+  else free(ptr);
+  return block;
+}
+
+static void pooled_free(mt_world *w, void *ptr, size_t old) {
+  if (old <= POOL_MAX) pool_free(&w->pool, ptr, old);
+  else free(ptr);
+}
+
+/*
+** Runs on the owner thread for every allocation of the state. A freed
+** block of exactly a coroutine's size may be a registered coroutine:
+** mt_forget unregisters it before the memory goes (and costs one map probe
+** when it is not).
+*/
 static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   mt_world *w = ud;
   size_t old = ptr ? osize : 0; /* with ptr NULL, 5.2+ pass a type tag */
@@ -28,7 +55,8 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (ptr == NULL) return NULL;
     if (old == w->thread_size && w->u != NULL) mt_forget(w->u, (char *)ptr + w->thread_offset);
     atomic_store_explicit(&w->used, used - old, memory_order_relaxed);
-    w->orig_alloc(w->orig_ud, ptr, osize, 0);
+    if (w->pooled) pooled_free(w, ptr, old);
+    else w->orig_alloc(w->orig_ud, ptr, osize, 0);
     return NULL;
   }
   if (nsize > old) {
@@ -40,13 +68,19 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     }
   }
-  void *p = w->orig_alloc(w->orig_ud, ptr, osize, nsize);
-  if (p != NULL) {
-    atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
-    if (w->probe.on && w->probe.n < 8) {
-      w->probe.ptr[w->probe.n] = p;
-      w->probe.size[w->probe.n++] = nsize;
-    }
+  void *p = w->pooled ? pooled_realloc(w, ptr, old, nsize) : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
+  if (p != NULL) atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
+  return p;
+}
+
+/* The same, recording the blocks it hands out: world_attach uses it for
+** one lua_newthread, to learn a coroutine's block (probe_thread_size). */
+static void *probe_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  mt_world *w = ud;
+  void *p = world_alloc(ud, ptr, osize, nsize);
+  if (p != NULL && nsize > 0 && w->probe.n < 8) {
+    w->probe.ptr[w->probe.n] = p;
+    w->probe.size[w->probe.n++] = nsize;
   }
   return p;
 }
@@ -77,9 +111,9 @@ static void pin_libraries(void) {
 ** lua_State elsewhere), and only the running library knows them. */
 static void probe_thread_size(mt_world *w, lua_State *L) {
   w->probe.n = 0;
-  w->probe.on = 1;
+  lua_setallocf(L, probe_alloc, w);
   lua_State *co = lua_newthread(L);
-  w->probe.on = 0;
+  lua_setallocf(L, world_alloc, w);
   for (int i = 0; i < w->probe.n; i++) {
     char *p = w->probe.ptr[i];
     if ((char *)co >= p && (char *)co < p + w->probe.size[i]) {
@@ -125,28 +159,70 @@ static lua_State *main_thread(lua_State *L) {
 #endif
 }
 
-mt_world *world_attach(lua_State *L, int hosted) {
+/* What attaching and creating share: the universe and the sentinel. The
+** allocator is already ours. Returns 0 on failure (the universe closed). */
+static int world_open(mt_world *w, lua_State *L, int hosted) {
+  w->thread_size = (size_t)-1;
+  w->u = mt_universe_open(&world_ops, w, w->main, hosted);
+  if (w->u == NULL) return 0;
+  mt_universe_meter(w->u, &w->used);
+  w->cancel_word = mt_cancel_word(w->u);
+  if (mt_cpcall(L, attach_protected, w) != LUA_OK) {
+    lua_pop(L, 1);
+    mt_universe_close(w->u);
+    w->u = NULL;
+    return 0;
+  }
+  return 1;
+}
+
+mt_world *world_attach(lua_State *L) {
   pin_libraries();
   mt_world *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->main = main_thread(L);
   w->orig_alloc = lua_getallocf(L, &w->orig_ud);
-  w->thread_size = (size_t)-1;
   atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
-  w->u = mt_universe_open(&world_ops, w, w->main, hosted);
-  if (w->u == NULL) {
+  lua_setallocf(L, world_alloc, w);
+  if (!world_open(w, L, 0)) {
+    lua_setallocf(L, w->orig_alloc, w->orig_ud);
     free(w);
     return NULL;
   }
-  mt_universe_meter(w->u, &w->used);
-  w->cancel_word = mt_cancel_word(w->u);
-  lua_setallocf(L, world_alloc, w);
-  if (mt_cpcall(L, attach_protected, w) != LUA_OK) {
-    lua_pop(L, 1);
-    world_detach(w, L);
+  return w;
+}
+
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "mtint: PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+  return 0; /* Lua aborts */
+}
+
+mt_world *world_newstate(int hosted) {
+  pin_libraries();
+  mt_world *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  w->pooled = 1;
+  lua_State *L = lua_newstate(world_alloc, w);
+  if (L == NULL) {
+    world_free(w);
+    return NULL;
+  }
+  lua_atpanic(L, panic);
+  w->main = L;
+  if (!world_open(w, L, hosted)) {
+    lua_close(L);
+    world_free(w);
     return NULL;
   }
   return w;
+}
+
+void world_free(mt_world *w) {
+  if (w->u != NULL) mt_universe_close(w->u); /* the sentinel always does it; but never leave ids to freed memory */
+  pool_destroy(&w->pool);
+  free(w->cancel_trace);
+  free(w);
 }
 
 void world_detach(mt_world *w, lua_State *L) {
@@ -159,6 +235,7 @@ void world_detach(mt_world *w, lua_State *L) {
   w->u = NULL;
   free(w->cancel_trace);
   w->cancel_trace = NULL;
+  if (w->pooled) return; /* the state frees into the pool to the end */
   void *ud;
   if (lua_getallocf(L, &ud) == world_alloc && ud == w) {
     lua_setallocf(L, w->orig_alloc, w->orig_ud);

@@ -12,6 +12,7 @@
 
 #include "compat.h"
 #include "mtint_core.h"
+#include "pool.h"
 
 #define MT_CHAIN_MAX 200 /* deeper resumes are reached as their callers resume */
 
@@ -20,8 +21,10 @@ typedef struct mt_host mt_host;
 typedef struct mt_world {
   mt_universe *u;
   lua_State *main;
-  lua_Alloc orig_alloc;
+  lua_Alloc orig_alloc; /* the state's own allocator, when we wrap it */
   void *orig_ud;
+  int pooled;           /* created by us on `pool` and malloc instead */
+  mt_pool pool;
 
   /* A coroutine's memory block: its size, and where the lua_State starts in
   ** it. Measured at attach by creating one (see probe_thread_size). */
@@ -50,18 +53,24 @@ typedef struct mt_world {
   char *cancel_trace;  /* where a cancelled call was stopped (malloc'd) */
   mt_host *host;       /* NULL for the drop-in module */
 
-  struct { int on; int n; void *ptr[8]; size_t size[8]; } probe;
+  struct { int n; void *ptr[8]; size_t size[8]; } probe;
 } mt_world;
 
 /* The world of L, or NULL when its allocator is not ours. */
 mt_world *world_of(lua_State *L);
 
-/* Wraps L's allocator and opens its universe. `hosted`: see
-** mt_universe_open. Returns NULL (nothing changed) on failure. */
-mt_world *world_attach(lua_State *L, int hosted);
+/* Wraps L's allocator and opens its universe (the drop-in module).
+** Returns NULL (nothing changed) on failure. */
+mt_world *world_attach(lua_State *L);
 
-/* Closes the universe and gives the state its own allocator back; after
-** this no code of ours runs for the state. `L` is any of its threads.
+/* Creates a state on our pooled allocator (`hosted`: see
+** mt_universe_open). NULL when out of memory. After lua_close, free the
+** world with world_free. */
+mt_world *world_newstate(int hosted);
+void world_free(mt_world *w);
+
+/* Closes the universe; a wrapped state gets its own allocator back, after
+** which no code of ours runs for it. `L` is any of the state's threads.
 ** Owner thread. */
 void world_detach(mt_world *w, lua_State *L);
 

@@ -25,8 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "mtint_core.h"
+#include "world.h"
 
 int luaopen_mtint(lua_State *L);
 
@@ -76,8 +75,10 @@ static int l_count(lua_State *L) {
   return 0;
 }
 
-static lua_State *new_state(void) {
-  lua_State *L = luaL_newstate();
+/* A state on the stock allocator (the drop-in path: mtint wraps it), or
+** on mtint's pooled one (the path of LuaWorkers). */
+static lua_State *new_state(int pooled) {
+  lua_State *L = pooled ? world_newstate(0)->main : luaL_newstate();
   luaL_openlibs(L);
 #ifdef MTINT_LUAJIT
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
@@ -171,36 +172,43 @@ static const char *reopen_code =
     "local x = 0\n"
     "for i = 1, 20000 do x = x + i end\n";
 
+static void close_state(lua_State *L) {
+  mt_world *w = world_of(L);
+  int pooled = w != NULL && w->pooled;
+  lua_close(L);
+  if (pooled) world_free(w);
+}
+
 static void *spin_worker(void *arg) {
   int slot = (int)(intptr_t)arg;
-  lua_State *L = new_state();
+  lua_State *L = new_state(slot % 2);
   run(L, spin_code, slot);
-  lua_close(L);
+  close_state(L);
   return NULL;
 }
 
 static void *coro_worker(void *arg) {
   (void)arg;
-  lua_State *L = new_state();
+  lua_State *L = new_state(1);
   run(L, coro_code, 0);
-  lua_close(L);
+  close_state(L);
   return NULL;
 }
 
 static void *deep_worker(void *arg) {
   (void)arg;
-  lua_State *L = new_state();
+  lua_State *L = new_state(0);
   run(L, deep_code, 0);
-  lua_close(L);
+  close_state(L);
   return NULL;
 }
 
 static void *reopen_worker(void *arg) {
   (void)arg;
-  while (!atomic_load(&stop_workers)) {
-    lua_State *L = new_state();
+  for (int round = 0; !atomic_load(&stop_workers); round++) {
+    lua_State *L = new_state(round % 2);
     run(L, reopen_code, 0);
-    lua_close(L);
+    close_state(L);
     atomic_fetch_add(&reopens, 1);
   }
   return NULL;
