@@ -81,6 +81,7 @@ struct mt_universe {
                                   take-all: owner) */
   _Atomic int signal_pending;  /* a kick signal is on its way */
   _Atomic int call_kicked;     /* the current call was cancelled: arm_call */
+  _Atomic int rearm;           /* the watchdog asks to arm_call again */
   _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
   _Atomic uint64_t cancel_seq; /* highest cancelled call */
   _Atomic int32_t pending;     /* slots with a request (estimate) */
@@ -95,8 +96,8 @@ struct mt_universe {
   _Atomic uint64_t wakes;
 
   const _Atomic size_t *meter; /* bytes the state uses (mt_universe_meter) */
-  uint32_t deadline_pos;       /* 1 + index in the watchdog heap, 0 if none;
-                                  under the watchdog's lock */
+  uint32_t deadline_pos;       /* 1 + index in the watchdog heap, 0 if none; */
+  uint32_t rekick_pos;         /* both under the watchdog's lock */
 };
 
 /* Current kernel thread id, cached per thread (normal code only). */
@@ -107,6 +108,11 @@ void kick_init_once(void);
 void kick_push(mt_universe *u, uint32_t index);
 void kick(mt_universe *u);
 void kick_unblock_here(void);
+void kick_rearm(mt_universe *u, uint64_t handle);
+
+/* Watchdog (watchdog.c): re-arms `u` while requests are pending. */
+void rearm_schedule(mt_universe *u);
+void rearm_cancel(mt_universe *u);
 
 /* Universe table (universe.c). */
 mt_universe *universe_from_handle(uint64_t handle);

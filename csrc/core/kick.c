@@ -75,7 +75,8 @@ void kick_push(mt_universe *u, uint32_t index) {
 }
 
 void mt_process_kicks(mt_universe *u) {
-  if (atomic_exchange(&u->call_kicked, 0)) u->ops->arm_call(u->ctx);
+  int call = atomic_exchange(&u->call_kicked, 0);
+  if (atomic_exchange(&u->rearm, 0) | call) u->ops->arm_call(u->ctx);
   uint32_t index = atomic_exchange(&u->kick_head, NO_SLOT);
   while (index != NO_SLOT) {
     mt_slot *s = slot_at(index);
@@ -156,14 +157,7 @@ void mt_kicks_release(mt_universe *u) {
   }
 }
 
-/* Called with a slot of `u` locked, so the owner thread is alive. */
-void kick(mt_universe *u) {
-  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
-  int owner = atomic_load(&u->owner_tid);
-  if (owner == mt_tid()) { /* the owner interrupts its own universe */
-    mt_process_kicks(u);
-    return;
-  }
+static void send_kick(mt_universe *u, uint64_t handle) {
   if (kick_signo == 0 || atomic_exchange(&u->signal_pending, 1)) return;
   siginfo_t si;
   memset(&si, 0, sizeof si);
@@ -171,7 +165,27 @@ void kick(mt_universe *u) {
   si.si_code = SI_QUEUE;
   si.si_pid = self_pid;
   si.si_uid = getuid();
-  si.si_value.sival_ptr = (void *)(uintptr_t)universe_handle(u);
-  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, owner, kick_signo, &si) != 0)
+  si.si_value.sival_ptr = (void *)(uintptr_t)handle;
+  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, atomic_load(&u->owner_tid), kick_signo, &si) != 0)
     atomic_store(&u->signal_pending, 0); /* queue full: the next kick retries */
+}
+
+/* Called with a slot of `u` locked, so the owner thread is alive. */
+void kick(mt_universe *u) {
+  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
+  if (atomic_load(&u->owner_tid) == mt_tid()) { /* the owner interrupts its own universe */
+    mt_process_kicks(u);
+    return;
+  }
+  send_kick(u, universe_handle(u));
+}
+
+/* From the watchdog, without a slot lock: `u` may have closed since it
+** checked `handle`, and the owner thread may be gone. A signal to a thread
+** that no longer exists fails; one that reaches a reused thread id, or the
+** owner after the universe closed, is dropped by the handler's checks. */
+void kick_rearm(mt_universe *u, uint64_t handle) {
+  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* idle: nothing runs that could undo an arm */
+  atomic_store(&u->rearm, 1);
+  send_kick(u, handle);
 }

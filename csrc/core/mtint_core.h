@@ -133,7 +133,9 @@ int mt_interrupt_call(uint64_t id, uint64_t seq);
 
 /* Cancels call `seq` of `u` when CLOCK_MONOTONIC passes `deadline_ns`, and
 ** again every few milliseconds until the call ends. One deadline per
-** universe; owner thread. Returns 0 if the watchdog could not start. */
+** universe: a later one replaces it. Any thread holding `u` alive (its
+** owner, or an interrupter holding a slot lock). Returns 0 if the watchdog
+** could not start. */
 int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns);
 void mt_deadline_clear(mt_universe *u);
 uint64_t mt_now_ns(void);

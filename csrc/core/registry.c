@@ -191,6 +191,7 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
     if (push) kick_push(u, (uint32_t)(id & SLOT_MASK));
     mailbox_wake(u);
     kick(u);
+    rearm_schedule(u);
   }
   slot_unlock(s);
   return MT_OK;
@@ -241,6 +242,8 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
   if (atomic_load(&u->call_seq) == seq) {
     atomic_store(&u->call_kicked, 1);
     kick(u);
+    /* Kicked again every few ms until the call ends (watchdog.c). */
+    mt_deadline_set(u, seq, mt_now_ns() + 5000000u);
   }
   slot_unlock(s);
   return MT_OK;

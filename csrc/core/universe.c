@@ -62,6 +62,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->kick_head, NO_SLOT);
   atomic_store(&u->signal_pending, 0);
   atomic_store(&u->call_kicked, 0);
+  atomic_store(&u->rearm, 0);
   atomic_store(&u->call_seq, 0);
   atomic_store(&u->cancel_seq, 0);
   atomic_store(&u->pending, 0);
@@ -82,6 +83,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
 
 void mt_universe_close(mt_universe *u) {
   mt_deadline_clear(u);
+  rearm_cancel(u);
   atomic_fetch_add(&u->gen, 1); /* even: signals on their way are stale */
   for (uint32_t i = 0; i < u->map.cap; i++)
     if (u->map.entries[i].key != NULL) slot_retire(u, u->map.entries[i].slot, 0);

@@ -1,13 +1,23 @@
 /*
-** Deadlines: one native thread cancels host calls whose time is up, so a
-** timeout fires on time however busy the JavaScript thread that set it is.
+** The watchdog: one native thread that
 **
-** The heap (earliest deadline first) and every universe's deadline_pos
-** are under wd_lock. An expired entry stays in the heap, moved REKICK_NS
-** ahead, until its call ends: a script that removes the interrupt hook
-** through some C module is kicked again, and so is one whose kick was
-** lost. The entry names its universe by main id and call seq, so firing
-** after the call ended does nothing (mt_interrupt_call checks both).
+** - cancels host calls whose time is up, so a timeout fires on time however
+**   busy the JavaScript thread that set it is. An expired entry stays in
+**   the heap, moved REKICK_NS ahead, until its call ends: a script that
+**   removes the interrupt hook through some C module is kicked again. The
+**   entry names its universe by main id and call seq, so firing after the
+**   call ended does nothing (mt_interrupt_call checks both);
+** - re-arms a universe while it has interrupt requests pending (2 ms after
+**   the request, then every 4, 8, ... 64 ms), which closes the two windows
+**   in which an arm can be undone on the owner thread itself: LuaJIT's
+**   hook_enter/hook_leave are plain read-modify-writes of the hook mask, so
+**   a kick landing between their load and store loses its count bit; Lua
+**   5.4's luaG_traceexec can clear the trap of a frame the kick just set.
+**   Both windows are a few instructions wide; the re-arm makes them cost a
+**   delay instead of a lost interrupt.
+**
+** The heap (earliest first) and every universe's deadline_pos and
+** rekick_pos are under wd_lock.
 */
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -15,13 +25,19 @@
 
 #include "internal.h"
 
-#define REKICK_NS 5000000u /* 5 ms */
+#define REKICK_NS 5000000u    /* 5 ms */
+#define REARM_FIRST_NS 2000000u /* 2 ms */
+#define REARM_MAX_NS 64000000u  /* 64 ms */
+
+enum { DEADLINE, REARM };
 
 typedef struct {
   uint64_t when;
-  uint64_t main_id;
-  uint64_t seq;
+  uint64_t main_id; /* DEADLINE: the call's state */
+  uint64_t seq;     /* DEADLINE: the call; REARM: the next interval */
+  uint64_t handle;  /* REARM: the universe, validated on firing */
   mt_universe *u;
+  int kind;
 } wd_entry;
 
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -36,9 +52,11 @@ uint64_t mt_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint32_t *pos_of(wd_entry *e) { return e->kind == DEADLINE ? &e->u->deadline_pos : &e->u->rekick_pos; }
+
 static void place(uint32_t i, wd_entry e) {
   heap[i] = e;
-  e.u->deadline_pos = i + 1;
+  *pos_of(&e) = i + 1;
 }
 
 static void sift_up(uint32_t i) {
@@ -64,12 +82,28 @@ static void sift_down(uint32_t i) {
 }
 
 static void heap_remove(uint32_t i) {
-  heap[i].u->deadline_pos = 0;
+  *pos_of(&heap[i]) = 0;
   heap_len--;
   if (i == heap_len) return;
-  place(i, heap[heap_len]);
+  wd_entry moved = heap[heap_len];
+  place(i, moved);
   sift_down(i);
-  sift_up(heap[i].u->deadline_pos - 1);
+  sift_up(*pos_of(&moved) - 1);
+}
+
+/* Adds an entry; 0 when out of memory. wd_lock held. */
+static int heap_insert(wd_entry e) {
+  if (heap_len == heap_cap) {
+    uint32_t cap = heap_cap ? heap_cap * 2 : 16;
+    wd_entry *h = realloc(heap, cap * sizeof *h);
+    if (h == NULL) return 0;
+    heap = h;
+    heap_cap = cap;
+  }
+  heap_len++;
+  place(heap_len - 1, e);
+  sift_up(heap_len - 1);
+  return 1;
 }
 
 static void *watchdog(void *arg) {
@@ -90,12 +124,22 @@ static void *watchdog(void *arg) {
       continue;
     }
     wd_entry e = heap[0];
-    heap[0].when = now + REKICK_NS;
-    sift_down(0);
+    if (e.kind == DEADLINE) {
+      heap[0].when = now + REKICK_NS;
+      sift_down(0);
+    } else if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) {
+      heap[0].seq = e.seq * 2 < REARM_MAX_NS ? e.seq * 2 : REARM_MAX_NS;
+      heap[0].when = now + heap[0].seq;
+      sift_down(0);
+    } else {
+      heap_remove(0);
+      continue;
+    }
     pthread_mutex_unlock(&wd_lock);
     /* Without wd_lock: sending the signal takes microseconds, and every
     ** owner takes wd_lock at the end of every call. */
-    mt_interrupt_call(e.main_id, e.seq);
+    if (e.kind == DEADLINE) mt_interrupt_call(e.main_id, e.seq);
+    else kick_rearm(e.u, e.handle);
     pthread_mutex_lock(&wd_lock);
   }
   return NULL;
@@ -124,26 +168,15 @@ int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns) {
     pthread_mutex_unlock(&wd_lock);
     return 0;
   }
-  wd_entry e = {deadline_ns, u->main_id, seq, u};
+  wd_entry e = {deadline_ns, u->main_id, seq, 0, u, DEADLINE};
   if (u->deadline_pos) {
     uint32_t i = u->deadline_pos - 1;
     place(i, e);
     sift_up(i);
     sift_down(u->deadline_pos - 1);
-  } else {
-    if (heap_len == heap_cap) {
-      uint32_t cap = heap_cap ? heap_cap * 2 : 16;
-      wd_entry *h = realloc(heap, cap * sizeof *h);
-      if (h == NULL) {
-        pthread_mutex_unlock(&wd_lock);
-        return 0;
-      }
-      heap = h;
-      heap_cap = cap;
-    }
-    heap_len++;
-    place(heap_len - 1, e);
-    sift_up(heap_len - 1);
+  } else if (!heap_insert(e)) {
+    pthread_mutex_unlock(&wd_lock);
+    return 0;
   }
   if (u->deadline_pos == 1) pthread_cond_signal(&wd_cond); /* new earliest */
   pthread_mutex_unlock(&wd_lock);
@@ -153,5 +186,20 @@ int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns) {
 void mt_deadline_clear(mt_universe *u) {
   pthread_mutex_lock(&wd_lock);
   if (u->deadline_pos) heap_remove(u->deadline_pos - 1);
+  pthread_mutex_unlock(&wd_lock);
+}
+
+void rearm_schedule(mt_universe *u) {
+  pthread_mutex_lock(&wd_lock);
+  if (u->rekick_pos == 0 && start_locked()) {
+    wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), u, REARM};
+    if (heap_insert(e) && u->rekick_pos == 1) pthread_cond_signal(&wd_cond);
+  }
+  pthread_mutex_unlock(&wd_lock);
+}
+
+void rearm_cancel(mt_universe *u) {
+  pthread_mutex_lock(&wd_lock);
+  if (u->rekick_pos) heap_remove(u->rekick_pos - 1);
   pthread_mutex_unlock(&wd_lock);
 }

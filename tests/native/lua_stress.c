@@ -14,6 +14,9 @@
 **            interrupted (Lua 5.4's CallInfo lists being freed).
 **   reopen   states are closed and reopened while interrupters fire at
 **            their old and new ids.
+**   unhook   a state removes every hook on itself in a loop (as a C module
+**            could), so most arms are undone before they fire; the
+**            watchdog's re-arm must still deliver each interrupt.
 **
 ** Usage: lua_stress SECONDS
 */
@@ -41,9 +44,10 @@ int luaopen_mtint(lua_State *L);
 static _Atomic int stop_workers, stop_interrupters;
 static _Atomic int lost, failures;
 static _Atomic uint64_t spin_ids[SPINNERS], spin_delivered[SPINNERS];
+static _Atomic uint64_t unhook_id, unhook_delivered;
 static _Atomic uint64_t coro_ids[CORO_IDS];
 static _Atomic uint64_t deep_id, reopen_id;
-static _Atomic uint64_t coro_made, deep_rounds, reopens, coro_interrupted;
+static _Atomic uint64_t coro_made, deep_rounds, reopens, coro_interrupted, unhooked;
 
 static int l_stop(lua_State *L) {
   lua_pushboolean(L, atomic_load(&stop_workers));
@@ -59,11 +63,23 @@ static int l_publish(lua_State *L) {
   else if (strcmp(what, "coro") == 0) atomic_store(&coro_ids[slot % CORO_IDS], id);
   else if (strcmp(what, "deep") == 0) atomic_store(&deep_id, id);
   else if (strcmp(what, "reopen") == 0) atomic_store(&reopen_id, id);
+  else if (strcmp(what, "unhook") == 0) atomic_store(&unhook_id, id);
   return 0;
 }
 
 static int l_delivered(lua_State *L) {
   atomic_fetch_add(&spin_delivered[(int)luaL_checknumber(L, 1)], 1);
+  return 0;
+}
+
+static int l_unhook(lua_State *L) {
+  lua_sethook(L, NULL, 0, 0);
+  return 0;
+}
+
+static int l_unhook_delivered(lua_State *L) {
+  (void)L;
+  atomic_fetch_add(&unhook_delivered, 1);
   return 0;
 }
 
@@ -92,6 +108,8 @@ static lua_State *new_state(int pooled) {
   lua_register(L, "publish", l_publish);
   lua_register(L, "delivered", l_delivered);
   lua_register(L, "count", l_count);
+  lua_register(L, "unhook", l_unhook);
+  lua_register(L, "unhook_delivered", l_unhook_delivered);
   return L;
 }
 
@@ -179,6 +197,21 @@ static void close_state(lua_State *L) {
   if (pooled) world_free(w);
 }
 
+static const char *unhook_code =
+    "local mtint = require 'mtint'\n"
+    "mtint.sethook(function() unhook_delivered() end)\n"
+    "publish('unhook', 0, mtint.id())\n"
+    "local n = 0\n"
+    "while true do unhook() n = n + 1 if n % 4096 == 0 and stop() then return end end\n";
+
+static void *unhook_worker(void *arg) {
+  (void)arg;
+  lua_State *L = new_state(1);
+  run(L, unhook_code, 0);
+  close_state(L);
+  return NULL;
+}
+
 static void *spin_worker(void *arg) {
   int slot = (int)(intptr_t)arg;
   lua_State *L = new_state(slot % 2);
@@ -241,6 +274,21 @@ static void *interrupter(void *arg) {
         sched_yield();
       }
     }
+    uint64_t hooked = atomic_load(&unhook_id);
+    if (hooked != 0 && (uintptr_t)arg == 0) { /* one interrupter is enough */
+      uint64_t before = atomic_load(&unhook_delivered);
+      uint64_t start = mt_now_ns();
+      mt_interrupt(hooked, MT_ONCE, NULL);
+      while (atomic_load(&unhook_delivered) == before) {
+        if (mt_now_ns() - start > 2000000000u) {
+          fprintf(stderr, "lost an interrupt to the state that removes its hooks\n");
+          atomic_fetch_add(&lost, 1);
+          break;
+        }
+        sched_yield();
+      }
+      atomic_fetch_add(&unhooked, 1);
+    }
     for (int k = 0; k < 32; k++) {
       mt_interrupt(atomic_load(&coro_ids[next_rand(&seed) % CORO_IDS]), MT_ONCE, NULL);
       mt_interrupt(atomic_load(&deep_id), MT_ONCE, NULL);
@@ -252,12 +300,13 @@ static void *interrupter(void *arg) {
 
 int main(int argc, char **argv) {
   int seconds = argc > 1 ? atoi(argv[1]) : 3;
-  pthread_t workers[SPINNERS + 3], interrupters[2];
+  pthread_t workers[SPINNERS + 4], interrupters[2];
   int nw = 0;
   for (intptr_t s = 0; s < SPINNERS; s++) pthread_create(&workers[nw++], NULL, spin_worker, (void *)s);
   pthread_create(&workers[nw++], NULL, coro_worker, NULL);
   pthread_create(&workers[nw++], NULL, deep_worker, NULL);
   pthread_create(&workers[nw++], NULL, reopen_worker, NULL);
+  pthread_create(&workers[nw++], NULL, unhook_worker, NULL);
   for (intptr_t i = 0; i < 2; i++) pthread_create(&interrupters[i], NULL, interrupter, (void *)i);
   sleep((unsigned)seconds);
   atomic_store(&stop_interrupters, 1);
@@ -266,10 +315,12 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nw; i++) pthread_join(workers[i], NULL);
   uint64_t delivered = 0;
   for (int s = 0; s < SPINNERS; s++) delivered += atomic_load(&spin_delivered[s]);
-  printf("%s: %d s: %llu interrupts delivered, %d lost; %llu coroutines (%llu interrupted); %llu deep rounds; %llu reopens; %llu ids left\n",
+  printf("%s: %d s: %llu interrupts delivered, %d lost; %llu coroutines (%llu interrupted); %llu deep rounds; %llu reopens; %llu to a state removing its hooks; %llu ids left\n",
          MT_VERSION_NAME, seconds, (unsigned long long)delivered, atomic_load(&lost), (unsigned long long)atomic_load(&coro_made),
          (unsigned long long)atomic_load(&coro_interrupted), (unsigned long long)atomic_load(&deep_rounds),
-         (unsigned long long)atomic_load(&reopens), (unsigned long long)mt_live_ids());
-  int ok = atomic_load(&lost) == 0 && atomic_load(&failures) == 0 && delivered > 0 && mt_live_ids() == 0;
+         (unsigned long long)atomic_load(&reopens), (unsigned long long)atomic_load(&unhooked),
+         (unsigned long long)mt_live_ids());
+  int ok = atomic_load(&lost) == 0 && atomic_load(&failures) == 0 && delivered > 0 && atomic_load(&unhooked) > 0 &&
+           mt_live_ids() == 0;
   return ok ? 0 : 1;
 }
