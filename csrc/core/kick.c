@@ -34,6 +34,12 @@
 ** handler's step (b) sees its slot. The stack only ever has pushes and
 ** take-all, which makes it immune to ABA.
 **
+** Two windows of a few instructions remain in which the owner thread itself
+** undoes an arm (LuaJIT's read-modify-writes of its hook mask, Lua 5.4's
+** luaG_traceexec clearing a trap): the watchdog re-arms a universe while
+** it has requests pending, so they cost a delay, not an interrupt
+** (watchdog.c).
+**
 ** The handler touches no lock, no malloc and no TLS. It validates the
 ** universe by generation (universes are never freed) and checks that it
 ** runs on the owner thread; a signal that arrives late, or at a thread
