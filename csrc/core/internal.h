@@ -71,7 +71,8 @@ struct mt_universe {
                                   handler compares, without a system call */
   volatile sig_atomic_t holding;  /* owner thread and its handler only */
   volatile sig_atomic_t deferred;
-  int hosted;
+  _Atomic int hosted;          /* the watchdog's re-arm reads it unlocked,
+                                  maybe while the universe is reused */
   const mt_ops *ops;
   void *ctx;
   uint64_t main_id;            /* 0 until known (drop-in on 5.1/LuaJIT) */

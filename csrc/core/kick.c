@@ -178,7 +178,7 @@ static void send_kick(mt_universe *u, uint64_t handle) {
 
 /* Called with a slot of `u` locked, so the owner thread is alive. */
 void kick(mt_universe *u) {
-  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
+  if (atomic_load_explicit(&u->hosted, memory_order_relaxed) && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
   if (atomic_load(&u->owner_tid) == mt_tid()) { /* the owner interrupts its own universe */
     mt_process_kicks(u);
     return;
@@ -189,9 +189,10 @@ void kick(mt_universe *u) {
 /* From the watchdog, without a slot lock: `u` may have closed since it
 ** checked `handle`, and the owner thread may be gone. A signal to a thread
 ** that no longer exists fails; one that reaches a reused thread id, or the
-** owner after the universe closed, is dropped by the handler's checks. */
+** owner after the universe closed, is dropped by the handler's checks; a
+** `rearm` flag left on a reused universe costs one spurious arm_call. */
 void kick_rearm(mt_universe *u, uint64_t handle) {
-  if (u->hosted && atomic_load(&u->call_seq) == 0) return; /* idle: nothing runs that could undo an arm */
+  if (atomic_load_explicit(&u->hosted, memory_order_relaxed) && atomic_load(&u->call_seq) == 0) return; /* idle: nothing runs that could undo an arm */
   atomic_store(&u->rearm, 1);
   send_kick(u, handle);
 }

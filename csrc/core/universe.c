@@ -3,7 +3,7 @@
 ** is never freed, only reused, so the signal handler and the watchdog can
 ** validate a handle (index + generation) without a lock.
 **
-** Fields written once at open (ops, ctx, hosted, main_id, main_slot) are
+** Fields written once at open (ops, ctx, main_id, main_slot) are
 ** published to other threads by the release store of the main slot's id;
 ** universes_lock guards the table and the free list.
 */
@@ -56,7 +56,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   if (u == NULL) return NULL;
   u->ops = ops;
   u->ctx = ctx;
-  u->hosted = hosted;
+  atomic_store_explicit(&u->hosted, hosted, memory_order_relaxed);
   u->map = (mt_idmap){0};
   u->meter = NULL;
   atomic_store(&u->kick_head, NO_SLOT);
