@@ -6,7 +6,9 @@
 import { CString, dlopen, JSCallback, toArrayBuffer } from "bun:ffi";
 import type { FFIFunction, FFITypeOrString, Pointer as BunPointer } from "bun:ffi";
 import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
-import type { CoreLib, HostCallbacks, Loader, LuaLib, NativeType, Pointer, Signature } from "./native.ts";
+import { nonEmpty, wrapCore } from "./native.ts";
+import type { CoreFunctions, CoreLib, HostCallbacks, Loader, LuaLib, Pointer } from "./native.ts";
+import type { NativeType, Signature } from "./symbols.ts";
 
 const bunType: Record<NativeType, FFITypeOrString> = {
   f64: "f64",
@@ -29,12 +31,6 @@ function table<T extends Record<string, Signature>>(symbols: T): Record<keyof T,
   >;
 }
 
-const empty = new Uint8Array(1); // bun:ffi refuses a zero-length buffer as a pointer
-
-function nonEmpty(bytes: Uint8Array): Uint8Array {
-  return bytes.length ? bytes : empty;
-}
-
 function copyOut(ptr: BunPointer | null, len: number): Uint8Array {
   if (len === 0 || ptr === null) return new Uint8Array(0);
   return new Uint8Array(toArrayBuffer(ptr, 0, len)).slice();
@@ -46,16 +42,7 @@ type Symbols = Record<string, (...args: any[]) => any>;
 /** Loads the libraries with bun:ffi. */
 export const loader: Loader = {
   openCore(path: string): CoreLib {
-    const s = dlopen(path, table(coreSymbols)).symbols as Symbols;
-    return {
-      interrupt: (id, mode) => s.mtint_interrupt(id, mode),
-      interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
-      send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
-      memoryUsed: (id) => s.mtint_memory_used(id),
-      nowNs: () => s.mtint_now_ns(),
-      liveIds: () => s.mtint_live_ids(),
-      liveStates: () => s.mtint_live_universes(),
-    };
+    return wrapCore(dlopen(path, table(coreSymbols)).symbols as CoreFunctions);
   },
 
   openLua(path: string): LuaLib {

@@ -4,13 +4,8 @@
  * @module
  */
 import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
+import { nonEmpty, wrapCore } from "./native.ts";
 import type { CoreLib, HostCallbacks, Loader, LuaLib, Pointer } from "./native.ts";
-
-const empty = new Uint8Array(1); // a zero-length buffer may reach C as NULL
-
-function nonEmpty(bytes: Uint8Array): Uint8Array {
-  return bytes.length ? bytes : empty;
-}
 
 function copyOut(ptr: Deno.PointerValue, len: number): Uint8Array {
   if (len === 0 || ptr === null) return new Uint8Array(0);
@@ -20,16 +15,7 @@ function copyOut(ptr: Deno.PointerValue, len: number): Uint8Array {
 /** Loads the libraries with Deno.dlopen. */
 export const loader: Loader = {
   openCore(path: string): CoreLib {
-    const { symbols: s } = Deno.dlopen(path, coreSymbols);
-    return {
-      interrupt: (id, mode) => s.mtint_interrupt(id, mode),
-      interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
-      send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
-      memoryUsed: (id) => s.mtint_memory_used(id),
-      nowNs: () => s.mtint_now_ns(),
-      liveIds: () => s.mtint_live_ids(),
-      liveStates: () => s.mtint_live_universes(),
-    };
+    return wrapCore(Deno.dlopen(path, coreSymbols).symbols);
   },
 
   openLua(path: string): LuaLib {

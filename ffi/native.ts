@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { coreSymbols } from "./symbols.ts";
 
 /** An opaque native pointer (a Deno pointer object, a Bun number). */
 export type Pointer = unknown;
@@ -17,6 +18,31 @@ export interface CoreLib {
   nowNs(): number;
   liveIds(): number;
   liveStates(): number;
+}
+
+/** The core's functions as either runtime's dlopen returns them. */
+// deno-lint-ignore no-explicit-any
+export type CoreFunctions = { readonly [name in keyof typeof coreSymbols]: (...args: any[]) => any };
+
+/** Wraps the core's functions; the same for both runtimes. */
+export function wrapCore(s: CoreFunctions): CoreLib {
+  return {
+    interrupt: (id, mode) => s.mtint_interrupt(id, mode),
+    interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
+    send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
+    memoryUsed: (id) => s.mtint_memory_used(id),
+    nowNs: () => s.mtint_now_ns(),
+    liveIds: () => s.mtint_live_ids(),
+    liveStates: () => s.mtint_live_universes(),
+  };
+}
+
+// Deno may pass a zero-length buffer to C as NULL, and bun:ffi refuses one.
+const oneByte = new Uint8Array(1);
+
+/** `bytes`, or a one-byte buffer in place of an empty one (C reads the length). */
+export function nonEmpty(bytes: Uint8Array): Uint8Array {
+  return bytes.length ? bytes : oneByte;
 }
 
 /** Callbacks from a running state into the worker's JavaScript. */

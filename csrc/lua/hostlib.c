@@ -136,14 +136,10 @@ void hostlib_define(lua_State *L, int index, const char *name, size_t len) {
 }
 
 int luaopen_host(lua_State *L) {
+  static const luaL_Reg functions[] = {{"post", h_post}, {"recv", h_recv}, {"clock", h_clock}, {NULL, NULL}};
   check_host(L, NULL);
   lua_newtable(L);
-  lua_pushcfunction(L, h_post);
-  lua_setfield(L, -2, "post");
-  lua_pushcfunction(L, h_recv);
-  lua_setfield(L, -2, "recv");
-  lua_pushcfunction(L, h_clock);
-  lua_setfield(L, -2, "clock");
+  mt_setfuncs(L, functions);
   mt_getregistry(L, &hostfns_key);
   if (lua_istable(L, -1)) {
     lua_pushnil(L);
