@@ -132,6 +132,12 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
     run_core.addArg(seconds);
     test_step.dependOn(&run_core.step);
 
+    const pool_test = b.addExecutable(.{ .name = "pool_test", .target = target, .optimize = .ReleaseSafe });
+    pool_test.addCSourceFiles(&.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, &c_flags);
+    pool_test.addIncludePath(.{ .path = "csrc/lua" });
+    pool_test.linkLibC();
+    test_step.dependOn(&b.addRunArtifact(pool_test).step);
+
     for (lua_versions) |v| {
         if (!hasHeaders(v)) continue;
         const stress = b.addExecutable(.{ .name = b.fmt("lua_stress-{s}", .{v.name}), .target = target, .optimize = .ReleaseSafe });
@@ -151,6 +157,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         return;
     };
     test_step.dependOn(sanitized(b, clang, "thread", "core_test", &.{"tests/native/core_test.c"}, null, seconds));
+    test_step.dependOn(sanitized(b, clang, "address", "pool_test", &.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, null, seconds));
     for (lua_versions) |v| {
         if (!hasHeaders(v)) continue;
         for ([_][]const u8{ "thread", "address" }) |sanitizer| {

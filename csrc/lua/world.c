@@ -15,29 +15,27 @@
 static const mt_ops world_ops = {hook_arm, hook_arm_call};
 static int sentinel_key;
 
-/*
-** Runs on the owner thread for every allocation of the state. The fast
-** path adds two compares and an indirect call. A freed block of exactly a
-** coroutine's size may be a registered coroutine: mt_forget unregisters it
-** before the memory goes (and costs one map probe when it is not).
-*/
 /* The pooled backend: small blocks from the state's pool, the rest from
-** malloc. A shrink never fails (Lua 5.1-5.3 rely on that): when no new
-** block can be had, the old one, larger than needed, serves. */
+** malloc. A shrink never fails (Lua assumes so): when no new block can be
+** had, the old one, larger than needed, serves. */
 static void *pooled_realloc(mt_world *w, void *ptr, size_t old, size_t nsize) {
   if (ptr == NULL) return nsize <= POOL_MAX ? pool_alloc(&w->pool, nsize) : malloc(nsize);
   if (old > POOL_MAX && nsize > POOL_MAX) return realloc(ptr, nsize);
   if (old <= POOL_MAX && nsize <= POOL_MAX && pool_same_class(old, nsize)) return ptr;
   void *block = nsize <= POOL_MAX ? pool_alloc(&w->pool, nsize) : malloc(nsize);
-  if (block == NULL) return nsize < old ? ptr : NULL;
+  if (block == NULL) {
+    if (nsize > old) return NULL;
+    if (old > POOL_MAX) pool_keep(&w->pool, ptr); /* now a small block */
+    return ptr;
+  }
   memcpy(block, ptr, old < nsize ? old : nsize);
-  if (old <= POOL_MAX) pool_free(&w->pool, ptr, old);
+  if (old <= POOL_MAX) pool_free(&w->pool, ptr);
   else free(ptr);
   return block;
 }
 
 static void pooled_free(mt_world *w, void *ptr, size_t old) {
-  if (old <= POOL_MAX) pool_free(&w->pool, ptr, old);
+  if (old <= POOL_MAX) pool_free(&w->pool, ptr);
   else free(ptr);
 }
 
