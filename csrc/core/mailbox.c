@@ -2,8 +2,8 @@
 ** The mailbox: values sent from JavaScript (any thread) to a running
 ** script, which waits for them in host.recv. mbox_lock guards the queue;
 ** the condition variable uses CLOCK_MONOTONIC so that timeouts do not move
-** with the wall clock. Interrupts bump `wakes` under the same lock, so a
-** script blocked in recv is woken and can raise the interrupt there.
+** with the wall clock. Interrupts bump `wakes`, so a script blocked in
+** recv is woken and can raise the interrupt there.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@ void mailbox_init(mt_universe *u) {
   pthread_condattr_destroy(&attr);
   pthread_mutex_init(&u->mbox_lock, NULL);
   u->mbox_head = u->mbox_tail = NULL;
+  atomic_store(&u->mbox_waiting, 0);
 }
 
 void mailbox_destroy(mt_universe *u) {
@@ -32,9 +33,15 @@ void mailbox_destroy(mt_universe *u) {
   pthread_mutex_destroy(&u->mbox_lock);
 }
 
+/* Every interrupt calls this, so it takes the lock only when recv waits.
+** recv raises mbox_waiting, then reads `wakes`; this bumps `wakes`, then
+** reads mbox_waiting (all seq_cst): if this sees no waiter, recv sees the
+** new count and does not wait. If it sees one, recv holds mbox_lock until
+** it waits, so the broadcast cannot come between its check and its wait. */
 void mailbox_wake(mt_universe *u) {
-  pthread_mutex_lock(&u->mbox_lock);
   atomic_fetch_add(&u->wakes, 1);
+  if (!atomic_load(&u->mbox_waiting)) return;
+  pthread_mutex_lock(&u->mbox_lock);
   pthread_cond_broadcast(&u->mbox_cond);
   pthread_mutex_unlock(&u->mbox_lock);
 }
@@ -72,6 +79,7 @@ int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_messa
   }
   int result;
   pthread_mutex_lock(&u->mbox_lock);
+  atomic_store(&u->mbox_waiting, 1);
   for (;;) {
     if (u->mbox_head != NULL) {
       *msg = u->mbox_head;
@@ -92,6 +100,7 @@ int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_messa
       break;
     }
   }
+  atomic_store(&u->mbox_waiting, 0);
   pthread_mutex_unlock(&u->mbox_lock);
   return result;
 }

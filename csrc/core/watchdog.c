@@ -16,8 +16,8 @@
 **   Both windows are a few instructions wide; the re-arm makes them cost a
 **   delay instead of a lost interrupt.
 **
-** The heap (earliest first) and every universe's deadline_pos and
-** rekick_pos are under wd_lock.
+** The heap (earliest first) is under wd_lock, and so are the writes of
+** every universe's deadline_pos and rekick_pos.
 */
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -52,7 +52,7 @@ uint64_t mt_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint32_t *pos_of(wd_entry *e) { return e->kind == DEADLINE ? &e->u->deadline_pos : &e->u->rekick_pos; }
+static _Atomic uint32_t *pos_of(wd_entry *e) { return e->kind == DEADLINE ? &e->u->deadline_pos : &e->u->rekick_pos; }
 
 static void place(uint32_t i, wd_entry e) {
   heap[i] = e;
@@ -106,6 +106,8 @@ static int heap_insert(wd_entry e) {
   return 1;
 }
 
+static void rearm_insert(mt_universe *u);
+
 static void *watchdog(void *arg) {
   (void)arg;
   /* Linux delays timed waits by up to the thread's timer slack, 50 us by
@@ -133,6 +135,9 @@ static void *watchdog(void *arg) {
       sift_down(0);
     } else {
       heap_remove(0);
+      /* rearm_schedule skips wd_lock while rekick_pos is set: a request
+      ** that raised `pending` just before the removal is seen here. */
+      if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) rearm_insert(e.u);
       continue;
     }
     pthread_mutex_unlock(&wd_lock);
@@ -184,17 +189,28 @@ int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns) {
 }
 
 void mt_deadline_clear(mt_universe *u) {
+  if (atomic_load_explicit(&u->deadline_pos, memory_order_relaxed) == 0) return; /* the usual call */
   pthread_mutex_lock(&wd_lock);
   if (u->deadline_pos) heap_remove(u->deadline_pos - 1);
   pthread_mutex_unlock(&wd_lock);
 }
 
+/* wd_lock held. */
+static void rearm_insert(mt_universe *u) {
+  if (u->rekick_pos != 0 || !start_locked()) return;
+  wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), u, REARM};
+  if (heap_insert(e) && u->rekick_pos == 1) pthread_cond_signal(&wd_cond);
+}
+
+/* Called after `pending` was raised. While the universe has its entry,
+** there is nothing to do, and no lock is taken: the watchdog clears
+** rekick_pos before it reads `pending` to decide the entry is done, this
+** reads rekick_pos after raising `pending` (both seq_cst), so one of the
+** two sees the other's write. */
 void rearm_schedule(mt_universe *u) {
+  if (atomic_load(&u->rekick_pos) != 0) return;
   pthread_mutex_lock(&wd_lock);
-  if (u->rekick_pos == 0 && start_locked()) {
-    wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), u, REARM};
-    if (heap_insert(e) && u->rekick_pos == 1) pthread_cond_signal(&wd_cond);
-  }
+  rearm_insert(u);
   pthread_mutex_unlock(&wd_lock);
 }
 
