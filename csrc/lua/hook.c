@@ -48,12 +48,15 @@ void hook_arm(void *ctx, void *L) {
   /* The VM's one hook need not fire now for a suspended coroutine: coro.c
   ** arms it as it is resumed, and a probe finds it if C code resumes it.
   ** A finer count already set (for the running coroutine, or the script's
-  ** count hook) stays. */
-  if (lua_status(L) == LUA_YIELD) {
+  ** count hook) stays. Suspended: yielded, or not started (status OK and
+  ** only its function on the stack); a running coroutine that looks so
+  ** to the kick handler is caught by the next probe. */
+  if (lua_status(L) == LUA_YIELD || (lua_status(L) == LUA_OK && lua_gettop(L) == 1 && lua_isfunction(L, 1))) {
     int ours = lua_gethook(L) == mt_hook;
     int mask = ours ? lua_gethookmask(L) : 0;
     int count = ours && (mask & LUA_MASKCOUNT) ? lua_gethookcount(L) : PROBE_COUNT;
-    lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, count < PROBE_COUNT ? count : PROBE_COUNT);
+    if (!ours || !(mask & LUA_MASKCOUNT) || count > PROBE_COUNT) /* not probing yet */
+      lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, count < PROBE_COUNT ? count : PROBE_COUNT);
     return;
   }
 #endif
