@@ -16,16 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "mtint_core.h"
-
-static int failures;
-#define CHECK(cond)                                                       \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                         \
-    }                                                                     \
-  } while (0)
 
 /* --- a fake Lua universe: "states" are slots in arrays ------------------ */
 

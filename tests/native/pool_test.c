@@ -9,16 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "pool.h"
-
-static int failures;
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
 
 #define LIVE 20000
 
@@ -116,7 +108,10 @@ int main(void) {
   pool_destroy(&p);
   CHECK(p.slabs == 0 && p.nstrays == 0);
 
-  if (failures) return 1;
+  if (failures) {
+    fprintf(stderr, "pool_test: %d failure(s)\n", failures);
+    return 1;
+  }
   puts("pool_test: ok");
   return 0;
 }
