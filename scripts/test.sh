@@ -17,14 +17,14 @@ sh tests/lua/run.sh
 
 deno=node_modules/.bin/deno
 step "deno check, lint and fmt"
-$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts examples/*.ts
+$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts tests/hostile/*.ts examples/*.ts
 $deno lint
 $deno fmt --check
 
 # deno test would type-check the worker again for every LuaWorker it
 # spawns (~0.7 s each): checked once above.
 step "TypeScript tests under Deno"
-$deno test --no-check --allow-ffi --allow-read --allow-env tests/
+$deno test --no-check --allow-ffi --allow-read --allow-env --allow-run tests/
 
 step "TypeScript tests under Bun"
 node_modules/.bin/bun test tests/
