@@ -24,7 +24,16 @@ import { checkId, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
 
 export { LuaWorker } from "./src/lua_worker.ts";
-export type { CloseOptions, LuaWorkerOptions, RunOptions } from "./src/lua_worker.ts";
+export type { CloseOptions, LuaWorkerOptions, ResetOptions, RunOptions } from "./src/lua_worker.ts";
+export { LuaPool, LuaPoolError } from "./src/pool.ts";
+export type {
+  LuaPoolErrorCode,
+  LuaPoolOptions,
+  PoolCloseOptions,
+  PoolReset,
+  PoolStats,
+  PoolTaskTimes,
+} from "./src/pool.ts";
 export { error, LuaError, MtintError } from "./src/errors.ts";
 export type { LuaErrorCode, LuaErrorDetails, MtintErrorCode, MtintErrorOptions } from "./src/errors.ts";
 export type { LuaInput, LuaValue } from "./src/codec.ts";

@@ -28,8 +28,8 @@ const SIZE = 3; // bytes of the inline result
 const RESULT = 4; // INLINE or VIA_MESSAGE
 const SLOTS = 8;
 
-/** Request kinds. */
-export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3;
+/** Request kinds. RESET replaces the state by a fresh one (its result: the new id as a float64). */
+export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4;
 const INLINE = 0;
 
 const HEADER = 8 + 8 + 4 * 3; // seq, timeout, three lengths

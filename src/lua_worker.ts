@@ -8,7 +8,7 @@
  */
 import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
-import { Channel, CLOSE, RUN, VIA_MESSAGE } from "./channel.ts";
+import { Channel, CLOSE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
   FLAG_FULL_LIBS,
@@ -51,6 +51,12 @@ export interface RunOptions {
   name?: string;
 }
 
+/** Options of {@link LuaWorker.reset}. */
+export interface ResetOptions {
+  /** How long the old state's finalizers may run before they are cancelled, in ms. Default: 2000. */
+  grace?: number;
+}
+
 /** Options of {@link LuaWorker.close}. */
 export interface CloseOptions {
   /** How long to wait for a running call, then for the state's finalizers, in ms. Default: 2000. */
@@ -58,6 +64,7 @@ export interface CloseOptions {
 }
 
 interface Call {
+  kind: typeof RUN | typeof RESET;
   seq: number;
   chunk: Uint8Array;
   name: Uint8Array;
@@ -162,8 +169,10 @@ const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate())
  * ```
  */
 export class LuaWorker extends EventTarget implements AsyncDisposable {
-  /** The interruptible id of the worker's main state (the same ids as mtint.id() in Lua). */
-  readonly id: number;
+  /** The interruptible id of the worker's main state (the same ids as mtint.id() in Lua); a new one after {@link reset}. */
+  get id(): number {
+    return this.#id;
+  }
   /** The state's `_VERSION`, e.g. "Lua 5.4". */
   readonly version: string;
   /** The implementation, e.g. "Lua 5.4.4" or "LuaJIT 2.1.0-beta3". */
@@ -171,6 +180,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   /** The version this worker was created for. */
   readonly lua: LuaVersion;
 
+  #id: number;
   #worker: Worker;
   #channel: Channel;
   #spin = true;
@@ -198,7 +208,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     this.#channel = channel;
     this.#core = openCore();
     this.lua = lua;
-    this.id = ready.id;
+    this.#id = ready.id;
     this.version = ready.version;
     this.engine = ready.engine;
     this.#integers = lua === "5.3" || lua === "5.4";
@@ -304,6 +314,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
       const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
       const call: Call = {
+        kind: RUN,
         seq: ++this.#seq,
         chunk: utf8.encode(chunk),
         name: utf8.encode(name),
@@ -323,6 +334,54 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       this.#queue.push(call);
       this.#pump();
       return promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Replaces the Lua state by a fresh one with the same options, in the
+   * same worker (much faster than a new worker). Calls made before it run
+   * on the old state, calls made after it on the new one. The old state is
+   * closed (its finalizers run, cancelled after `grace` ms) and the new one
+   * gets a new {@link id}: an id is a capability, and whoever learned the
+   * old one (a previous script) must not reach the next.
+   *
+   * ```ts
+   * await using lua = await LuaWorker.create();
+   * await lua.run("x = 1");
+   * await lua.reset();
+   * console.log(await lua.run("return x")); // [null]
+   * ```
+   */
+  reset(options: ResetOptions = {}): Promise<void> {
+    try {
+      if (options === null || typeof options !== "object") {
+        throw new TypeError(`options must be an object, got ${describe(options)}`);
+      }
+      const grace = options.grace ?? 2000;
+      if (typeof grace !== "number" || !(grace >= 0)) {
+        throw new RangeError(`grace must be a number of ms >= 0, got ${describe(grace)}`);
+      }
+      this.#checkOpen();
+      let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
+      const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
+      const call: Call = {
+        kind: RESET,
+        seq: ++this.#seq,
+        chunk: EMPTY,
+        name: EMPTY,
+        args: EMPTY,
+        number: 0,
+        dispatched: 0,
+        timeout: grace,
+        resolve,
+        reject,
+        done: promise.catch(() => {}),
+      };
+      this.#queue.push(call);
+      this.#pump();
+      return promise.then(() => {});
     } catch (err) {
       return Promise.reject(err);
     }
@@ -451,6 +510,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const call = this.#queue.shift()!;
     this.#running = call;
     call.dispatched = performance.now();
+    if (call.kind === RESET) {
+      call.number = this.#channel.request(RESET, call.seq, -1, EMPTY, EMPTY, EMPTY);
+      this.#watchReset(call);
+      return;
+    }
     call.number = this.#channel.request(RUN, call.seq, call.timeout, call.chunk, call.name, call.args);
     if (call.number === 0) { // too large for the channel
       this.#worker.postMessage(
@@ -476,6 +540,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     bytes ??= this.#channel.result();
     if (bytes === null) return; // on its way as a message
     this.#running = undefined;
+    if (call.kind === RESET) {
+      this.#resetDone(call, bytes);
+      this.#pump();
+      return;
+    }
     this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
     const cancellation: Cancellation = call.signal?.aborted
       ? { cause: call.signal.reason, detail: "aborted" }
@@ -490,6 +559,39 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       }
     });
     this.#pump();
+  }
+
+  /** Cancels the old state's finalizers after the reset's grace, and gives
+   * the worker up after a second one, as close() does. */
+  #watchReset(call: Call): void {
+    const id = this.#id;
+    const first = setTimeout(() => {
+      if (this.#running !== call) return;
+      this.#core.interruptCall(id, call.seq);
+      const second = setTimeout(() => {
+        if (this.#running === call) {
+          try {
+            this.#stuck(call.timeout, "did not finish closing its old state (its finalizers) for reset()");
+          } catch { /* #stuck rejected every call with it */ }
+        }
+      }, call.timeout);
+      call.done.then(() => clearTimeout(second));
+    }, call.timeout);
+    call.done.then(() => clearTimeout(first));
+  }
+
+  #resetDone(call: Call, bytes: Uint8Array): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes[0] === 0) {
+      this.#id = view.getFloat64(1, true);
+      call.resolve([]);
+      return;
+    }
+    const err = new Error(
+      `mtint: reset() could not create the new Lua state: ${new TextDecoder().decode(bytes.subarray(1))}`,
+    );
+    this.#fail(err); // the worker has no state any more
+    call.reject(err);
   }
 
   #abort(call: Call, reason: unknown): void {

@@ -8,7 +8,7 @@
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput } from "./codec.ts";
-import { type CallRequest, Channel, CLOSE, VIA_MESSAGE } from "./channel.ts";
+import { type CallRequest, Channel, CLOSE, RESET, VIA_MESSAGE } from "./channel.ts";
 import type { Reply, Request } from "./protocol.ts";
 
 interface WorkerScope {
@@ -50,7 +50,10 @@ function callHost(fn: number, args: Uint8Array): number {
   }
 }
 
-async function create(msg: Extract<Request, { type: "create" }>): Promise<void> {
+type CreateRequest = Extract<Request, { type: "create" }>;
+let options: CreateRequest;
+
+async function create(msg: CreateRequest): Promise<void> {
   lib = openLua(msg.version);
   integers = msg.version === "5.3" || msg.version === "5.4";
   if (msg.host) {
@@ -65,7 +68,14 @@ async function create(msg: Extract<Request, { type: "create" }>): Promise<void> 
       typeof e[1] === "function"
     );
   }
-  const created = lib.create(msg.memoryLimit, msg.flags);
+  options = msg;
+  openState();
+  reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
+}
+
+/** Creates the state with the worker's options: at start and at each reset. */
+function openState(): void {
+  const created = lib.create(options.memoryLimit, options.flags);
   if (created === null) throw new Error("out of memory creating the Lua state");
   state = created;
   freeCallbacks = lib.callbacks(state, {
@@ -76,7 +86,25 @@ async function create(msg: Extract<Request, { type: "create" }>): Promise<void> 
   hostFunctions.forEach(([name], i) => {
     if (lib.define(state, i, utf8.encode(name)) !== 0) throw new Error(`out of memory defining host.${name}`);
   });
-  reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
+}
+
+/** Closes the state (its finalizers run as call `seq`) and frees its callbacks. */
+function closeState(seq: number): void {
+  lib.close(state, seq);
+  freeCallbacks();
+}
+
+/** The result of a reset: 0 and the new id, or 1 and why it failed. */
+function resetState(seq: number): Uint8Array {
+  closeState(seq);
+  try {
+    openState();
+  } catch (err) {
+    return new Uint8Array([1, ...utf8.encode(messageOf(err))]);
+  }
+  const out = new Uint8Array(9);
+  new DataView(out.buffer).setFloat64(1, lib.id(state), true);
+  return out;
 }
 
 // Calls too large for the channel arrive as messages; serve() awaits them.
@@ -95,12 +123,16 @@ async function serve(channel: Channel): Promise<void> {
     last = channel.wait(last);
     let call: CallRequest | Extract<Request, { type: "run" }> = channel.read();
     if (call.kind === CLOSE) {
-      lib.close(state, call.seq);
-      freeCallbacks();
+      closeState(call.seq);
       channel.finish(last, null);
       reply({ type: "closed" });
       scope.close();
       return;
+    }
+    if (call.kind === RESET) {
+      channel.finish(last, resetState(call.seq));
+      reply(last);
+      continue;
     }
     if (call.kind === VIA_MESSAGE) call = await nextMail();
     const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout);
