@@ -24,7 +24,7 @@ $deno fmt --check
 # deno test would type-check the worker again for every LuaWorker it
 # spawns (~0.7 s each): checked once above.
 step "TypeScript tests under Deno"
-$deno test --no-check --allow-ffi --allow-read --allow-env --allow-run tests/
+$deno test --no-check --allow-ffi --allow-read --allow-env --allow-run --allow-net=127.0.0.1 tests/
 
 step "TypeScript tests under Bun"
 node_modules/.bin/bun test tests/
