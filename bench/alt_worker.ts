@@ -4,14 +4,15 @@
  * stopped by terminating the whole worker (bench/sections/runaway.ts).
  *
  * Requests: {type: "init", name} → {type: "ready", version};
- * {type: "run", source} → {type: "started"} then {type: "result", value}
- * or {type: "error", message}.
+ * {type: "run", source, fresh?} → {type: "started"} then {type: "result", value}
+ * or {type: "error", message}. With `fresh`, the chunk runs in a new state
+ * that is closed after it (as a server isolates its users' scripts).
  *
  * @module
  */
 import { type AltLua, type AltName, createAlt } from "./alternatives.ts";
 
-type Request = { type: "init"; name: AltName } | { type: "run"; source: string };
+type Request = { type: "init"; name: AltName } | { type: "run"; source: string; fresh?: boolean };
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -19,17 +20,24 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 let lua: AltLua | undefined;
+let name: AltName | undefined;
 
 scope.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === "init") {
-      lua = await createAlt(msg.name);
+      name = msg.name;
+      lua = await createAlt(name);
       scope.postMessage({ type: "ready", version: lua.version });
     } else if (msg.type === "run") {
       if (!lua) throw new Error("not initialised");
+      const fresh = msg.fresh ? await createAlt(name!) : undefined;
       scope.postMessage({ type: "started" });
-      scope.postMessage({ type: "result", value: lua.run(msg.source) });
+      try {
+        scope.postMessage({ type: "result", value: (fresh ?? lua).run(msg.source) });
+      } finally {
+        fresh?.close();
+      }
     }
   } catch (err) {
     scope.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });

@@ -31,12 +31,19 @@ export async function createAlt(name: AltName): Promise<AltLua> {
   return name === "wasmoon" ? await createWasmoon() : createFengari();
 }
 
+// One factory per thread: it holds the compiled WebAssembly module, which
+// every engine of the thread shares (as an application would).
+// deno-lint-ignore no-explicit-any
+let wasmoonFactory: any;
+
 async function createWasmoon(): Promise<AltLua> {
-  const { LuaFactory } = await import("wasmoon");
-  // In a Web Worker wasmoon would fetch its .wasm from unpkg: give it the installed one.
-  const require = createRequire(import.meta.url);
-  const wasm = join(dirname(require.resolve("wasmoon")), "glue.wasm");
-  const engine = await new LuaFactory(wasm).createEngine();
+  if (!wasmoonFactory) {
+    const { LuaFactory } = await import("wasmoon");
+    // In a Web Worker wasmoon would fetch its .wasm from unpkg: give it the installed one.
+    const require = createRequire(import.meta.url);
+    wasmoonFactory = new LuaFactory(join(dirname(require.resolve("wasmoon")), "glue.wasm"));
+  }
+  const engine = await wasmoonFactory.createEngine();
   const version = engine.doStringSync("return _VERSION") as string;
   return {
     name: "wasmoon",

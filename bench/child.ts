@@ -7,6 +7,7 @@
  *
  *   <runtime> bench/child.ts registry <version> <n>
  *   <runtime> bench/child.ts alt-runaway <wasmoon|fengari>
+ *   <runtime> bench/child.ts alt-pool <wasmoon|fengari> <tasks> <size> <fresh|reused>
  *
  * The second stops a wasmoon or fengari runaway with worker.terminate(),
  * which in some cases leaves the worker's thread spinning until the process
@@ -18,11 +19,12 @@ import { type LuaVersion, LuaWorker } from "../mod.ts";
 import type { Results } from "./lib.ts";
 import { registryScale } from "./sections/costs.ts";
 import { altCycle } from "./sections/runaway.ts";
+import { altPool } from "./sections/pool.ts";
 import type { AltName } from "./alternatives.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const [section, version, n] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
+const [section, version, n, size, mode] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
 if (section === "registry") {
   const res = { figures: [], notes: [], samples: {}, times: {}, engines: {} } as unknown as Results;
   const lua = await LuaWorker.create({ lua: version as LuaVersion });
@@ -33,6 +35,8 @@ if (section === "registry") {
   console.log(JSON.stringify({ figures: res.figures, notes: res.notes }));
 } else if (section === "alt-runaway") {
   console.log(JSON.stringify(await altCycle(version as AltName)));
+} else if (section === "alt-pool") {
+  console.log(JSON.stringify(await altPool(version as AltName, Number(n), Number(size), mode === "fresh")));
 } else {
   throw new Error(`child: unknown section ${section}`);
 }

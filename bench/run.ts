@@ -13,7 +13,7 @@
  *   --no-dropin             skip the drop-in module under the stock interpreters
  *                           (runtime-independent: scripts/bench.sh runs it under Deno only)
  *   --only a,b              only these sections: latency, calls, registry, roundtrip,
- *                           deadline, mailbox, runaway, cpu, dropin, floors
+ *                           deadline, mailbox, runaway, pool, cpu, dropin, floors
  *   --out FILE              where to write the JSON (default bench/results/<runtime>.json)
  *
  * @module
@@ -48,6 +48,7 @@ import {
 } from "./sections/latency.ts";
 import { floors } from "./sections/floors.ts";
 import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
+import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
 
 function processArgs(): string[] {
   // deno-lint-ignore no-explicit-any
@@ -85,6 +86,11 @@ const cpuRounds = quick ? 1 : 3;
 const cpuScale = quick ? 0.2 : 1;
 const runawayReps = quick ? 5 : 20;
 const idleWorkers = quick ? 3 : 8;
+const poolTasks = quick ? 1000 : 10_000;
+// wasmoon's terminated runaways keep spinning until their process ends
+// (bench/sections/runaway.ts): fewer tasks, or the machine drowns.
+const altPoolTasks = quick ? 300 : 2000;
+const poolSize = 2;
 
 const started = nowNs();
 const res: Results = {
@@ -136,6 +142,12 @@ for (const v of chosen) {
     log(`${v} calls done`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);
+  if (wants("pool")) {
+    await resetTimes(res, v, quick ? 50 : 300);
+    await mtintPool(res, v, poolTasks, poolSize, "state");
+    await mtintPool(res, v, poolTasks, poolSize, "keep");
+    log(`${v} pool: ${summary(res.figures, "pool", v)}`);
+  }
   if (wants("registry")) {
     if (freeGB() < 3) res.notes.push(`registry ${v}: only ${freeGB().toFixed(1)} GB free`);
     // In a fresh process: VmRSS deltas need one that has not grown yet.
@@ -163,6 +175,15 @@ if (wants("runaway")) {
     res.engines[name] = altRunaway(res, name, quick ? 2 : 6);
     log(`runaway ${name} done`);
   }
+}
+if (wants("pool")) {
+  for (const fresh of [true, false]) {
+    const r = JSON.parse(
+      runChild("child.ts", ["alt-pool", "wasmoon", String(altPoolTasks), String(poolSize), fresh ? "fresh" : "reused"]),
+    );
+    altPoolFigures(res, "wasmoon", altPoolTasks, poolSize, fresh, r);
+  }
+  log(`pool wasmoon: ${summary(res.figures, "pool", "-")}`);
 }
 if (wants("floors")) {
   floors(res, quick ? 300 : 2000, quick ? 50 : 200);
