@@ -14,6 +14,7 @@ export interface CoreLib {
   interrupt(id: number, mode: number): number;
   interruptCall(id: number, seq: number): number;
   send(id: number, bytes: Uint8Array): number;
+  reply(id: number, token: number, bytes: Uint8Array): number;
   memoryUsed(id: number): number;
   nowNs(): number;
   liveIds(): number;
@@ -30,6 +31,7 @@ export function wrapCore(s: CoreFunctions): CoreLib {
     interrupt: (id, mode) => s.mtint_interrupt(id, mode),
     interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
     send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
+    reply: (id, token, bytes) => s.mtint_reply(id, token, nonEmpty(bytes), bytes.length),
     memoryUsed: (id) => s.mtint_memory_used(id),
     nowNs: () => s.mtint_now_ns(),
     liveIds: () => s.mtint_live_ids(),
@@ -49,7 +51,7 @@ export function nonEmpty(bytes: Uint8Array): Uint8Array {
 export interface HostCallbacks {
   print(text: Uint8Array): void;
   post(bytes: Uint8Array): void;
-  /** Returns 0 after mth_reply with the results, nonzero with the message. */
+  /** Returns HOST_CALL_OK after mth_reply with the results, HOST_CALL_ERROR with the message, or HOST_CALL_WAIT with an answer token (src/protocol.ts). */
   call(fn: number, args: Uint8Array): number;
 }
 

@@ -33,6 +33,16 @@ export const coreSymbols = {
     ],
     result: "i32",
   },
+  /** Answers a script waiting on a function of the worker's creator; 0, -1 unknown id, -2 out of memory. */
+  mtint_reply: {
+    parameters: [
+      "f64", // main state id
+      "f64", // the call's token
+      "buffer", // answer: ANSWER_VALUES and encoded values, or ANSWER_ERROR and the message
+      "f64", // its length
+    ],
+    result: "i32",
+  },
   /** Bytes the state uses, readable while it runs; -1 for an unknown id. */
   mtint_memory_used: {
     parameters: [

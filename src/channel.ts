@@ -28,8 +28,11 @@ const SIZE = 3; // bytes of the inline result
 const RESULT = 4; // INLINE or VIA_MESSAGE
 const SLOTS = 8;
 
-/** Request kinds. RESET replaces the state by a fresh one (its result: the new id as a float64). */
-export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4;
+/** Request kinds. RESET replaces the state by a fresh one (its result: 0 and
+ * the new id as a float64, or 1 and why); DEFINE adds a creator's function
+ * named by the request's chunk, whose index is in its timeout field (its
+ * result: empty, or why not). */
+export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5;
 const INLINE = 0;
 
 const HEADER = 8 + 8 + 4 * 3; // seq, timeout, three lengths

@@ -8,9 +8,12 @@
  */
 import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
-import { Channel, CLOSE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Channel, CLOSE, DEFINE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
+  ANSWER_ERROR,
+  ANSWER_VALUES,
   FLAG_FULL_LIBS,
   FLAG_JIT,
   type Reply,
@@ -37,7 +40,19 @@ export interface LuaWorkerOptions {
   jit?: boolean;
   /** A module whose exported functions Lua can call as `require("host").<name>(...)`. */
   host?: URL | string;
+  /**
+   * Functions of the calling thread that Lua calls as `require("host").<name>(...)`:
+   * sync or async; the Lua call waits natively for the result or the promise.
+   */
+  functions?: Record<string, LuaFunction>;
 }
+
+/**
+ * A function Lua can call: it gets the call's arguments and returns (or
+ * resolves to) one value, which crosses back as a Lua value. A throw or a
+ * rejection is a Lua error at the call site.
+ */
+export type LuaFunction = (...args: LuaValue[]) => unknown;
 
 /** Options of {@link LuaWorker.run}. */
 export interface RunOptions {
@@ -64,7 +79,7 @@ export interface CloseOptions {
 }
 
 interface Call {
-  kind: typeof RUN | typeof RESET;
+  kind: typeof RUN | typeof RESET | typeof DEFINE;
   seq: number;
   chunk: Uint8Array;
   name: Uint8Array;
@@ -157,6 +172,24 @@ function delay(ms: number): { promise: Promise<"timeout">; cancel(): void } {
   return { promise, cancel: () => clearTimeout(id) };
 }
 
+// Which worker's function (if any) the running JavaScript serves: a run()
+// on that same worker from inside it would wait for itself.
+const serving = new AsyncLocalStorage<LuaWorker>();
+
+function messageOfThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : String(err);
+  } catch {
+    return "(a thrown value that cannot be turned into text)";
+  }
+}
+
+function checkFunctionName(name: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new TypeError(`function names must be Lua identifiers, got ${JSON.stringify(name)}`);
+  }
+}
+
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
 
@@ -194,6 +227,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #closed: (() => void) | undefined;
   #failure: Error | undefined;
   #inbox: LuaValue[] | undefined; // buffered once messages() was called
+  #functions: LuaFunction[];
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
 
   private constructor(
@@ -202,6 +236,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     lua: LuaVersion,
     ready: Extract<Reply, { type: "ready" }>,
     timeout: number | undefined,
+    functions: LuaFunction[],
   ) {
     super();
     this.#worker = worker;
@@ -213,6 +248,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     this.engine = ready.engine;
     this.#integers = lua === "5.3" || lua === "5.4";
     this.#timeout = timeout;
+    this.#functions = functions;
     worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -252,6 +288,14 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       }
       host = new URL(options.host).href; // a plain path would resolve against the cwd in Bun
     }
+    const functions = options.functions ?? {};
+    if (functions === null || typeof functions !== "object") {
+      throw new TypeError(`functions must be an object of functions, got ${describe(functions)}`);
+    }
+    for (const [name, fn] of Object.entries(functions)) {
+      checkFunctionName(name);
+      if (typeof fn !== "function") throw new TypeError(`functions.${name} must be a function, got ${describe(fn)}`);
+    }
     openCore(); // fails here, on the caller's thread, with a clear message
     if (!loadableVersions().includes(lua)) {
       const { openLua } = await import("../ffi/mod.ts");
@@ -267,7 +311,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         if (typeof reply === "number") return;
         if (reply.type === "loaded") {
           worker.postMessage(
-            { type: "create", version: lua, memoryLimit, flags, host, channel: channel.buffer } satisfies Request,
+            {
+              type: "create",
+              version: lua,
+              memoryLimit,
+              flags,
+              host,
+              functions: Object.keys(functions),
+              channel: channel.buffer,
+            } satisfies Request,
           );
         } else if (reply.type === "ready") {
           resolve(reply);
@@ -283,7 +335,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       worker.terminate();
       throw err;
     });
-    return new LuaWorker(worker, channel, lua, ready, timeout);
+    return new LuaWorker(worker, channel, lua, ready, timeout, Object.values(functions));
   }
 
   /**
@@ -298,6 +350,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         throw new TypeError(`options must be an object, got ${describe(options)}`);
       }
       this.#checkOpen();
+      this.#checkNotServing("run");
       const args = options.args ?? [];
       if (!Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`);
       const name = options.name ?? "chunk";
@@ -364,27 +417,83 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         throw new RangeError(`grace must be a number of ms >= 0, got ${describe(grace)}`);
       }
       this.#checkOpen();
-      let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
-      const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
-      const call: Call = {
-        kind: RESET,
-        seq: ++this.#seq,
-        chunk: EMPTY,
-        name: EMPTY,
-        args: EMPTY,
-        number: 0,
-        dispatched: 0,
-        timeout: grace,
-        resolve,
-        reject,
-        done: promise.catch(() => {}),
-      };
-      this.#queue.push(call);
-      this.#pump();
-      return promise.then(() => {});
+      this.#checkNotServing("reset");
+      return this.#request(RESET, EMPTY, grace).then(() => {});
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Adds a function of this thread that Lua calls as
+   * `require("host").<name>(...)`, as the `functions` option does; it takes
+   * effect between calls, in order with them.
+   *
+   * ```ts
+   * await using lua = await LuaWorker.create();
+   * await lua.define("double", (n) => Number(n) * 2);
+   * console.log(await lua.run("return require('host').double(21)")); // [42]
+   * ```
+   */
+  define(name: string, fn: LuaFunction): Promise<void> {
+    try {
+      if (typeof name !== "string") throw new TypeError(`name must be a string, got ${describe(name)}`);
+      checkFunctionName(name);
+      if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${describe(fn)}`);
+      this.#checkOpen();
+      this.#checkNotServing("define");
+      this.#functions.push(fn);
+      return this.#request(DEFINE, utf8.encode(name), this.#functions.length - 1).then(() => {});
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Queues a RESET or DEFINE request; `timeout` is RESET's grace, DEFINE's function index. */
+  #request(kind: typeof RESET | typeof DEFINE, chunk: Uint8Array, timeout: number): Promise<LuaValue[]> {
+    let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
+    const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
+    const call: Call = {
+      kind,
+      seq: ++this.#seq,
+      chunk,
+      name: EMPTY,
+      args: EMPTY,
+      number: 0,
+      dispatched: 0,
+      timeout,
+      resolve,
+      reject,
+      done: promise.catch(() => {}),
+    };
+    this.#queue.push(call);
+    this.#pump();
+    return promise;
+  }
+
+  #checkNotServing(what: string): void {
+    if (serving.getStore() === this) {
+      throw new Error(
+        `mtint: ${what}() on the LuaWorker whose script is waiting for this function would wait for itself; ` +
+          "return a value instead, or use another worker",
+      );
+    }
+  }
+
+  /** Runs the function a script calls and answers it; a late answer is dropped natively. */
+  async #answer(fn: number, token: number, bytes: Uint8Array): Promise<void> {
+    let answer: Uint8Array;
+    try {
+      const args = decodeList(bytes);
+      const result = await serving.run(this, () => this.#functions[fn](...args));
+      const values = encodeList("result", result === undefined ? [] : [result as LuaInput], this.#integers);
+      answer = new Uint8Array(values.length + 1);
+      answer[0] = ANSWER_VALUES;
+      answer.set(values, 1);
+    } catch (err) {
+      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOfThrown(err))]);
+    }
+    if (!this.#closing && !this.#failure) this.#core.reply(this.id, token, answer);
   }
 
   /**
@@ -510,9 +619,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const call = this.#queue.shift()!;
     this.#running = call;
     call.dispatched = performance.now();
-    if (call.kind === RESET) {
-      call.number = this.#channel.request(RESET, call.seq, -1, EMPTY, EMPTY, EMPTY);
-      this.#watchReset(call);
+    if (call.kind !== RUN) {
+      call.number = this.#channel.request(call.kind, call.seq, call.timeout, call.chunk, EMPTY, EMPTY);
+      if (call.kind === RESET) this.#watchReset(call);
       return;
     }
     call.number = this.#channel.request(RUN, call.seq, call.timeout, call.chunk, call.name, call.args);
@@ -542,6 +651,12 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     this.#running = undefined;
     if (call.kind === RESET) {
       this.#resetDone(call, bytes);
+      this.#pump();
+      return;
+    }
+    if (call.kind === DEFINE) {
+      if (bytes.length) call.reject(new Error(`mtint: define(): ${new TextDecoder().decode(bytes)}`));
+      else call.resolve([]);
       this.#pump();
       return;
     }
@@ -624,6 +739,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         if (call && call.seq === reply.seq) this.#finish(call, reply.bytes);
         break;
       }
+      case "call":
+        this.#answer(reply.fn, reply.token, reply.bytes);
+        break;
       case "post": {
         const [value] = decodeList(reply.bytes);
         this.dispatchEvent(new MessageEvent("message", { data: value }));

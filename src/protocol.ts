@@ -17,6 +17,11 @@ export const RESULT_OK = 0,
   RESULT_CONVERT = 4,
   RESULT_SYNTAX = 5;
 
+/** What the worker's host-function callback returns (csrc/lua/host.h). */
+export const HOST_CALL_OK = 0, HOST_CALL_ERROR = 1, HOST_CALL_WAIT = 2;
+/** First byte of an answer to a script waiting on a caller's function (csrc/lua/host.h). */
+export const ANSWER_VALUES = 0, ANSWER_ERROR = 1;
+
 /** Messages to the worker. Calls go through the channel (src/channel.ts);
  * a call too large for it comes as a "run" message. */
 export type Request =
@@ -26,6 +31,8 @@ export type Request =
     memoryLimit: number;
     flags: number;
     host?: string;
+    /** Names of the creator's functions, host.<name> in Lua. */
+    functions: string[];
     channel: SharedArrayBuffer;
   }
   | { type: "run"; seq: number; chunk: Uint8Array; name: Uint8Array; args: Uint8Array; timeout: number };
@@ -38,4 +45,5 @@ export type Reply =
   | { type: "failed"; message: string }
   | { type: "result"; seq: number; bytes: Uint8Array }
   | { type: "post"; bytes: Uint8Array }
+  | { type: "call"; fn: number; token: number; bytes: Uint8Array } // a script calls functions[fn]
   | { type: "closed" };

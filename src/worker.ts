@@ -8,8 +8,8 @@
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput } from "./codec.ts";
-import { type CallRequest, Channel, CLOSE, RESET, VIA_MESSAGE } from "./channel.ts";
-import type { Reply, Request } from "./protocol.ts";
+import { type CallRequest, Channel, CLOSE, DEFINE, RESET, VIA_MESSAGE } from "./channel.ts";
+import { HOST_CALL_ERROR, HOST_CALL_OK, HOST_CALL_WAIT, type Reply, type Request } from "./protocol.ts";
 
 interface WorkerScope {
   postMessage(message: Reply, transfer?: Transferable[]): void;
@@ -24,7 +24,13 @@ let lib: LuaLib;
 let state: Pointer;
 let freeCallbacks: () => void = () => {};
 let hostFunctions: [string, (...args: unknown[]) => unknown][] = [];
+// The creator's functions, by name: host.<name> with index
+// hostFunctions.length + i, answered by the creator's thread.
+const callerFunctions: string[] = [];
+let answerTokens = 0;
 let integers = false;
+// host.<name> that Lua's host module has already.
+const BUILT_IN = ["post", "recv", "clock"];
 
 function reply(message: Reply, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -34,8 +40,18 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** host.<name>(...) from Lua: runs the function, replies through mth_reply. */
+/** host.<name>(...) from Lua: runs a host module's function and replies
+ * through mth_reply, or asks the creator's thread to run one of its own and
+ * gives the native side the token of the answer to wait for. */
 function callHost(fn: number, args: Uint8Array): number {
+  if (fn >= hostFunctions.length) {
+    const token = ++answerTokens;
+    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer]);
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, token, true);
+    lib.reply(state, bytes);
+    return HOST_CALL_WAIT;
+  }
   const [name, f] = hostFunctions[fn];
   try {
     const result = f(...decodeList(args));
@@ -43,10 +59,10 @@ function callHost(fn: number, args: Uint8Array): number {
       throw new TypeError(`returned a Promise; host functions must be synchronous`);
     }
     lib.reply(state, encodeList(name, result === undefined ? [] : [result as LuaInput], integers));
-    return 0;
+    return HOST_CALL_OK;
   } catch (err) {
     lib.reply(state, utf8.encode(messageOf(err)));
-    return 1;
+    return HOST_CALL_ERROR;
   }
 }
 
@@ -69,6 +85,8 @@ async function create(msg: CreateRequest): Promise<void> {
     );
   }
   options = msg;
+  for (const name of msg.functions) checkFunctionName(name);
+  callerFunctions.push(...msg.functions);
   openState();
   reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
 }
@@ -83,9 +101,31 @@ function openState(): void {
     post: (bytes) => reply({ type: "post", bytes }, [bytes.buffer]),
     call: callHost,
   });
-  hostFunctions.forEach(([name], i) => {
-    if (lib.define(state, i, utf8.encode(name)) !== 0) throw new Error(`out of memory defining host.${name}`);
-  });
+  hostFunctions.forEach(([name], i) => defineFunction(name, i));
+  callerFunctions.forEach((name, i) => name !== undefined && defineFunction(name, hostFunctions.length + i));
+}
+
+function defineFunction(name: string, index: number): void {
+  if (lib.define(state, index, utf8.encode(name)) !== 0) throw new Error(`out of memory defining host.${name}`);
+}
+
+function checkFunctionName(name: string): void {
+  if (BUILT_IN.includes(name)) throw new Error(`functions.${name}: host.${name} is built in`);
+  if (hostFunctions.some(([other]) => other === name) || callerFunctions.includes(name)) {
+    throw new Error(`functions.${name}: host.${name} is defined twice (by the host module and in functions)`);
+  }
+}
+
+/** Adds the creator's function `index` between calls; the result is empty or why not. */
+function defineCaller(name: string, index: number): Uint8Array {
+  try {
+    checkFunctionName(name);
+    defineFunction(name, hostFunctions.length + index);
+  } catch (err) {
+    return utf8.encode(messageOf(err));
+  }
+  callerFunctions[index] = name;
+  return new Uint8Array(0);
 }
 
 /** Closes the state (its finalizers run as call `seq`) and frees its callbacks. */
@@ -129,8 +169,11 @@ async function serve(channel: Channel): Promise<void> {
       scope.close();
       return;
     }
-    if (call.kind === RESET) {
-      channel.finish(last, resetState(call.seq));
+    if (call.kind === RESET || call.kind === DEFINE) {
+      channel.finish(
+        last,
+        call.kind === RESET ? resetState(call.seq) : defineCaller(text.decode(call.chunk), call.timeout),
+      );
       reply(last);
       continue;
     }

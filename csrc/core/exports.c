@@ -38,6 +38,17 @@ MT_EXPORT int mtint_send(double id, const void *data, double len) {
   }
 }
 
+/* Answers call `token` of a function a script in state `id` waits on
+** (mt_reply_send). 0 on success, -1 unknown id, -2 out of memory. */
+MT_EXPORT int mtint_reply(double id, double token, const void *data, double len) {
+  if (!(len >= 0 && len < 4294967296.0)) return -2;
+  switch (mt_reply_send(as_id(id), as_id(token), data, (size_t)len)) {
+    case MT_OK: return 0;
+    case MT_UNKNOWN: return -1;
+    default: return -2;
+  }
+}
+
 /* Bytes used by the state `id`, -1 if unknown. Any thread, also while the
 ** state runs. */
 MT_EXPORT double mtint_memory_used(double id) {

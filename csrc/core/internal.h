@@ -94,6 +94,8 @@ struct mt_universe {
   pthread_mutex_t mbox_lock;
   pthread_cond_t mbox_cond;
   mt_message *mbox_head, *mbox_tail;
+  mt_message *reply;           /* the newest caller answer, for reply_token */
+  uint64_t reply_token;
   _Atomic uint64_t wakes;
   _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
 

@@ -20,6 +20,8 @@ void mailbox_init(mt_universe *u) {
   pthread_condattr_destroy(&attr);
   pthread_mutex_init(&u->mbox_lock, NULL);
   u->mbox_head = u->mbox_tail = NULL;
+  u->reply = NULL;
+  u->reply_token = 0;
   atomic_store(&u->mbox_waiting, 0);
 }
 
@@ -29,6 +31,8 @@ void mailbox_destroy(mt_universe *u) {
     free(m);
   }
   u->mbox_head = u->mbox_tail = NULL;
+  free(u->reply);
+  u->reply = NULL;
   pthread_cond_destroy(&u->mbox_cond);
   pthread_mutex_destroy(&u->mbox_lock);
 }
@@ -46,12 +50,18 @@ void mailbox_wake(mt_universe *u) {
   pthread_mutex_unlock(&u->mbox_lock);
 }
 
-int mt_mailbox_send(uint64_t id, const void *data, size_t len) {
+static mt_message *message_new(const void *data, size_t len) {
   mt_message *m = malloc(sizeof *m + len);
-  if (m == NULL) return MT_FULL;
+  if (m == NULL) return NULL;
   m->next = NULL;
   m->len = len;
   if (len) memcpy(m->data, data, len);
+  return m;
+}
+
+int mt_mailbox_send(uint64_t id, const void *data, size_t len) {
+  mt_message *m = message_new(data, len);
+  if (m == NULL) return MT_FULL;
   mt_slot *s;
   if (slot_lock(id, &s) != MT_OK) {
     free(m);
@@ -69,6 +79,54 @@ int mt_mailbox_send(uint64_t id, const void *data, size_t len) {
 }
 
 uint64_t mt_mailbox_wakes(mt_universe *u) { return atomic_load(&u->wakes); }
+
+/* An older token's answer is stale: its caller has moved on. The owner is
+** the only thread that waits on mbox_cond. */
+int mt_reply_send(uint64_t id, uint64_t token, const void *data, size_t len) {
+  mt_message *m = message_new(data, len);
+  if (m == NULL) return MT_FULL;
+  mt_slot *s;
+  if (slot_lock(id, &s) != MT_OK) {
+    free(m);
+    return MT_UNKNOWN;
+  }
+  mt_universe *u = s->u;
+  pthread_mutex_lock(&u->mbox_lock);
+  if (token >= u->reply_token) {
+    free(u->reply);
+    u->reply = m;
+    u->reply_token = token;
+    m = NULL;
+    pthread_cond_signal(&u->mbox_cond);
+  }
+  pthread_mutex_unlock(&u->mbox_lock);
+  slot_unlock(s);
+  free(m);
+  return MT_OK;
+}
+
+/* The same waiting protocol as mt_mailbox_recv (see mailbox_wake). */
+int mt_reply_wait(mt_universe *u, uint64_t token, uint64_t since, mt_message **msg) {
+  int result;
+  pthread_mutex_lock(&u->mbox_lock);
+  atomic_store(&u->mbox_waiting, 1);
+  for (;;) {
+    if (u->reply != NULL && u->reply_token == token) {
+      *msg = u->reply;
+      u->reply = NULL;
+      result = MT_RECV_MESSAGE;
+      break;
+    }
+    if (atomic_load(&u->wakes) != since) {
+      result = MT_RECV_WOKEN;
+      break;
+    }
+    pthread_cond_wait(&u->mbox_cond, &u->mbox_lock);
+  }
+  atomic_store(&u->mbox_waiting, 0);
+  pthread_mutex_unlock(&u->mbox_lock);
+  return result;
+}
 
 int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_message **msg) {
   struct timespec until;

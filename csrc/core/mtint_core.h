@@ -164,6 +164,22 @@ enum { MT_RECV_MESSAGE = 0, MT_RECV_TIMEOUT = 1, MT_RECV_WOKEN = 2 };
 int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_message **msg);
 void mt_message_free(mt_message *msg);
 
+/* --- replies (mailbox.c) ------------------------------------------------ */
+
+/* A script that calls a function of the thread that created its worker
+** waits for that thread's answer, as recv waits for a message. Answers
+** carry the token of their call (increasing per universe); the universe
+** keeps the newest, so an answer that comes after its caller gave up
+** (cancelled, interrupted) is dropped by the next one or at close. */
+
+/* Delivers the answer to call `token` of the universe whose main id is
+** `id`. Any thread. Returns MT_OK, MT_UNKNOWN, or MT_FULL (out of memory). */
+int mt_reply_send(uint64_t id, uint64_t token, const void *data, size_t len);
+/* Waits until the answer to `token` arrives (*msg then owns it) or the
+** wake count moves past `since`. Owner thread. Returns MT_RECV_MESSAGE or
+** MT_RECV_WOKEN. */
+int mt_reply_wait(mt_universe *u, uint64_t token, uint64_t since, mt_message **msg);
+
 /* --- introspection ----------------------------------------------------- */
 
 /* Live registered ids, all universes. */

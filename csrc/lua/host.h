@@ -14,6 +14,15 @@ typedef void (*mt_print_cb)(const uint8_t *text, uint32_t len);
 typedef void (*mt_post_cb)(const uint8_t *values, uint32_t len);
 typedef int32_t (*mt_call_cb)(int32_t fn, const uint8_t *args, uint32_t len);
 
+/* What the call callback returns (src/protocol.ts has the same): the
+** function's values are in the reply (OK) or its error message (ERROR); or
+** the function runs on the thread that created the worker, and the reply
+** holds the token (a double) of the answer to wait for (WAIT). An answer
+** (mtint_reply) starts with ANSWER_VALUES and values, or ANSWER_ERROR and
+** the message. */
+enum { HOST_CALL_OK = 0, HOST_CALL_ERROR = 1, HOST_CALL_WAIT = 2 };
+enum { ANSWER_VALUES = 0, ANSWER_ERROR = 1 };
+
 /* What mth_run reports (first byte of the result). */
 enum {
   RESULT_OK = 0,          /* values */

@@ -8,7 +8,9 @@
 **   host.<name>(...)      the functions of the worker's host module
 **
 ** and print(), which writes through the worker's console so that its
-** output interleaves with JavaScript's.
+** output interleaves with JavaScript's. A function given to
+** LuaWorker.create({ functions }) runs on the thread that created the
+** worker: the call waits here natively for its answer, as recv waits.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -72,8 +74,39 @@ static int h_recv(lua_State *L) {
   }
 }
 
+/* Decodes the values at data (copied into Lua memory first) as results. */
+static int push_values(lua_State *L, const uint8_t *data, size_t len) {
+  lua_pushlstring(L, len ? (const char *)data : "", len);
+  data = (const uint8_t *)lua_tolstring(L, -1, &len);
+  int top = lua_gettop(L);
+  int n = codec_push(L, data, len);
+  if (n < 0) return lua_error(L);
+  return lua_gettop(L) - top;
+}
+
+/* Waits for the answer to `token`; an interrupt or a cancellation is
+** raised meanwhile (a late answer is then dropped: see mt_reply_send). */
+static int wait_answer(lua_State *L, mt_world *w, const char *name, uint64_t token) {
+  mt_message *m;
+  for (;;) {
+    uint64_t since = mt_mailbox_wakes(w->u);
+    hook_check(w, L);
+    if (mt_reply_wait(w->u, token, since, &m) == MT_RECV_MESSAGE) break;
+  }
+  lua_pushlstring(L, (const char *)m->data, m->len); /* Lua memory: see push_message */
+  mt_message_free(m);
+  size_t len;
+  const uint8_t *data = (const uint8_t *)lua_tolstring(L, -1, &len);
+  if (len == 0 || data[0] != ANSWER_VALUES) {
+    lua_pushlstring(L, len ? (const char *)data + 1 : "", len ? len - 1 : 0);
+    return luaL_error(L, "%s: %s", name, lua_tostring(L, -1));
+  }
+  return push_values(L, data + 1, len - 1);
+}
+
 static int h_call(lua_State *L) {
-  mt_host *h = check_host(L, NULL);
+  mt_world *w;
+  mt_host *h = check_host(L, &w);
   int fn = (int)lua_tonumber(L, lua_upvalueindex(1));
   const char *name = lua_tostring(L, lua_upvalueindex(2));
   char why[320];
@@ -81,15 +114,17 @@ static int h_call(lua_State *L) {
   if (!codec_encode(L, 1, lua_gettop(L), &h->scratch, why, sizeof why, name)) return luaL_error(L, "%s", why);
   buf_reset(&h->reply);
   int32_t status = h->call(fn, h->scratch.data, (uint32_t)h->scratch.len);
-  /* Copy the reply into Lua memory before decoding (see push_message). */
-  lua_pushlstring(L, h->reply.data ? (const char *)h->reply.data : "", h->reply.len);
-  if (status != 0) return luaL_error(L, "%s: %s", name, lua_tostring(L, -1));
-  size_t len;
-  const uint8_t *data = (const uint8_t *)lua_tolstring(L, -1, &len);
-  int top = lua_gettop(L);
-  int n = codec_push(L, data, len);
-  if (n < 0) return lua_error(L);
-  return lua_gettop(L) - top;
+  if (status == HOST_CALL_WAIT) {
+    double token = 0;
+    if (h->reply.len == sizeof token) memcpy(&token, h->reply.data, sizeof token);
+    if (!(token >= 1 && token < (double)MT_ID_LIMIT)) return luaL_error(L, "%s: no answer token", name);
+    return wait_answer(L, w, name, (uint64_t)token);
+  }
+  if (status != HOST_CALL_OK) {
+    lua_pushlstring(L, h->reply.data ? (const char *)h->reply.data : "", h->reply.len);
+    return luaL_error(L, "%s: %s", name, lua_tostring(L, -1));
+  }
+  return push_values(L, h->reply.data, h->reply.len);
 }
 
 /* host.clock(): CLOCK_MONOTONIC in seconds, the clock of the watchdog and
@@ -132,6 +167,20 @@ void hostlib_define(lua_State *L, int index, const char *name, size_t len) {
   lua_pushlstring(L, name, len);
   lua_pushnumber(L, index);
   lua_rawset(L, -3);
+  lua_pop(L, 1);
+  /* A function defined after require("host") joins the loaded module. */
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "host");
+    if (lua_istable(L, -1)) {
+      lua_pushlstring(L, name, len);
+      lua_pushnumber(L, index);
+      lua_pushvalue(L, -2);
+      lua_pushcclosure(L, h_call, 2);
+      lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+  }
   lua_pop(L, 1);
 }
 
