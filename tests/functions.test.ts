@@ -102,8 +102,7 @@ eachVersion("while Lua waits: timeout, signal, interrupt and close() win; a late
 eachVersion(
   "run(), reset() and define() from inside a called function fail clearly instead of waiting forever",
   async (lua) => {
-    let w!: LuaWorker;
-    w = await LuaWorker.create({
+    const w: LuaWorker = await LuaWorker.create({
       lua,
       functions: {
         nested: () => w.run("return 1"),
