@@ -13,7 +13,7 @@
  *   --no-dropin             skip the drop-in module under the stock interpreters
  *                           (runtime-independent: scripts/bench.sh runs it under Deno only)
  *   --only a,b              only these sections: latency, calls, registry, roundtrip,
- *                           deadline, mailbox, runaway, pool, cpu, dropin, floors
+ *                           deadline, mailbox, functions, runaway, pool, cpu, dropin, floors
  *   --out FILE              where to write the JSON (default bench/results/<runtime>.json)
  *
  * @module
@@ -49,6 +49,7 @@ import {
 import { floors } from "./sections/floors.ts";
 import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
+import { callerFunctions } from "./sections/functions.ts";
 
 function processArgs(): string[] {
   // deno-lint-ignore no-explicit-any
@@ -140,6 +141,10 @@ for (const v of chosen) {
     await jsCallCosts(res, v, other, jsCallN);
     await luaCallCosts(res, v, lua, other, callN);
     log(`${v} calls done`);
+  }
+  if (wants("functions")) {
+    await callerFunctions(res, v, quick ? 300 : 2000);
+    log(`${v} functions: ${summary(res.figures, "functions", v)}`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);
   if (wants("pool")) {
