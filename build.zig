@@ -41,6 +41,8 @@ const lua_sources = [_][]const u8{
     "csrc/lua/coro.c",
     "csrc/lua/codec.c",
     "csrc/lua/sandbox.c",
+    "csrc/lua/loaders.c",
+    "csrc/lua/allowlist.c",
     "csrc/lua/hostlib.c",
     "csrc/lua/host.c",
     "csrc/lua/pool.c",

@@ -12,6 +12,8 @@
 ** The originals do the work (messages, closing, error positions), so each
 ** version keeps its own behaviour; the wrappers only bracket them.
 */
+#include <string.h>
+
 #include "world.h"
 
 static int tracks_chain(mt_world *w) {
@@ -35,9 +37,28 @@ static void before_resume(mt_world *w, lua_State *co) {
   }
 }
 
+/* An error of the original wrap function as the caller sees it: stock
+** prefixes a string error with the position of its caller, which is this
+** C wrapper (none) when we call it. */
+static int raise_from_wrap(lua_State *L) {
+#if LUA_VERSION_NUM >= 504
+  int prefix = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "not enough memory") != 0;
+#elif LUA_VERSION_NUM == 503
+  int prefix = lua_type(L, -1) == LUA_TSTRING;
+#else
+  int prefix = lua_isstring(L, -1);
+#endif
+  if (prefix) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
 /* Calls the original (upvalue 1) with the arguments on the stack, around
-** coroutine `co`. */
-static int call_original(lua_State *L, lua_State *co) {
+** coroutine `co`; `wrap`: it is a coroutine.wrap function. */
+static int call_original(lua_State *L, lua_State *co, int wrap) {
   mt_world *w = world_of(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -52,19 +73,36 @@ static int call_original(lua_State *L, lua_State *co) {
   }
   int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   w->chain_depth = w->chain_depth - 1;
-  if (status != LUA_OK) return lua_error(L);
+  if (status != LUA_OK) return wrap ? raise_from_wrap(L) : lua_error(L);
   return lua_gettop(L);
 }
 
-static int resume(lua_State *L) { return call_original(L, lua_tothread(L, 1)); }
+/* The original's argument errors, raised here so that they name the
+** function as the caller called it (the original, called from C, cannot). */
+static int resume(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+#if LUA_VERSION_NUM >= 504
+  luaL_argexpected(L, co, 1, "thread");
+#elif LUA_VERSION_NUM == 503
+  luaL_argcheck(L, co, 1, "thread expected");
+#elif !defined(MTINT_LUAJIT)
+  luaL_argcheck(L, co, 1, "coroutine expected");
+#endif
+  return call_original(L, co, 0);
+}
 
 static int wrapped(lua_State *L) {
   lua_State *co = lua_tothread(L, lua_upvalueindex(2));
-  return call_original(L, co);
+  return call_original(L, co, 1);
 }
 
 /* wrap(f): the original's closure, whose first upvalue is its coroutine. */
 static int wrap(lua_State *L) {
+#if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
+  luaL_argcheck(L, lua_isfunction(L, 1) && !lua_iscfunction(L, 1), 1, "Lua function expected");
+#elif !defined(MTINT_LUAJIT)
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+#endif
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);

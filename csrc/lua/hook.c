@@ -17,11 +17,14 @@
 **
 ** The same C hook carries the script's own debug.sethook hook, which this
 ** file also implements: a script can neither disable interruption with
-** debug.sethook() nor lose its hook to an interrupt. The script's hook is
-** kept as ldblib.c keeps it, in a registry table keyed by thread (one
-** entry for the whole VM on LuaJIT), with its mask and count; while an
-** interrupt is pending the native count is 1 and the script's count hook
-** is counted down here.
+** debug.sethook() nor lose its hook to an interrupt. The script's hook
+** function is kept where each version's ldblib.c keeps it (see
+** push_hooktable), so a debugger that reads the registry finds it; its
+** mask and count, which the native hook no longer shows while an
+** interrupt is pending, are kept in a registry table of ours keyed by
+** thread (one entry for the whole VM on LuaJIT). While an interrupt is
+** pending the native count is 1 and the script's count hook is counted
+** down here.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +34,9 @@
 #define PROBE_COUNT 1000
 
 static int handlers_key;  /* registry: weak table thread -> interrupt handler */
-static int userhooks_key; /* registry: weak table thread -> {hook, mask, count, left} */
+static int userhooks_key; /* registry: weak table thread -> {mask, count, left} */
 
-enum { UH_FUNC = 1, UH_MASK, UH_COUNT, UH_LEFT };
+enum { UH_MASK = 1, UH_COUNT, UH_LEFT };
 
 /* Arms L to fire at its next instruction, keeping the script's hook mask.
 ** From the kick handler too: reads only the state's own hook fields. */
@@ -110,6 +113,79 @@ static void push_thread_key(lua_State *L, lua_State *L1) {
 #endif
 }
 
+/* --- the hook functions, kept as each version's ldblib.c keeps them --------
+**   5.4  registry._HOOKKEY, 5.2 registry._HKEY: weak-keyed table thread ->
+**        function, its own metatable
+**   5.3  the same table under a light userdata key
+**   5.1  a table under a light userdata key, keyed by light userdata(thread)
+**   LuaJIT  the function itself, under a light userdata key (one per VM)
+** The light userdata keys are ours: the stdlib's are static in liblua. */
+
+#if LUA_VERSION_NUM == 504
+#define HOOKTABLE_NAME "_HOOKKEY"
+#elif LUA_VERSION_NUM == 502
+#define HOOKTABLE_NAME "_HKEY"
+#else
+static int hooktable_key;
+#endif
+
+/* Pushes the table that holds the hook functions (LuaJIT: the registry);
+** returns 0 and pushes nothing when it does not exist and create is 0. */
+static int push_hooktable(lua_State *L, int create) {
+#ifdef MTINT_LUAJIT
+  (void)create;
+  lua_pushvalue(L, LUA_REGISTRYINDEX);
+  return 1;
+#else
+#ifdef HOOKTABLE_NAME
+  lua_getfield(L, LUA_REGISTRYINDEX, HOOKTABLE_NAME);
+#else
+  mt_getregistry(L, &hooktable_key);
+#endif
+  if (lua_istable(L, -1)) return 1;
+  lua_pop(L, 1);
+  if (!create) return 0;
+  lua_newtable(L);
+#if LUA_VERSION_NUM >= 502
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_pushvalue(L, -1);
+  lua_setmetatable(L, -2);
+#endif
+  lua_pushvalue(L, -1);
+#ifdef HOOKTABLE_NAME
+  lua_setfield(L, LUA_REGISTRYINDEX, HOOKTABLE_NAME);
+#else
+  mt_setregistry(L, &hooktable_key);
+#endif
+  return 1;
+#endif
+}
+
+/* Pushes L1's key in that table. */
+static void push_hooktable_key(lua_State *L, lua_State *L1) {
+#ifdef MTINT_LUAJIT
+  (void)L1;
+  lua_pushlightuserdata(L, &hooktable_key);
+#elif LUA_VERSION_NUM >= 502
+  lua_pushthread(L1);
+  if (L1 != L) lua_xmove(L1, L, 1);
+#else
+  lua_pushlightuserdata(L, L1);
+#endif
+}
+
+/* Pushes L1's hook function (or whatever the table holds, nil if none). */
+static void push_hookfunc(lua_State *L, lua_State *L1) {
+  if (!push_hooktable(L, 0)) {
+    lua_pushnil(L);
+    return;
+  }
+  push_hooktable_key(L, L1);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
 void hook_sethandler(lua_State *L, int thread, int handler) {
   weak_table(L, &handlers_key, 1);
   lua_pushvalue(L, thread);
@@ -151,14 +227,15 @@ static void userhook_mask(mt_world *w, lua_State *L, int *mask, int *count) {
   }
 }
 
-/* Calls the script's hook for `event`, as ldblib.c's hookf does. */
+/* Calls the script's hook for `event`, as ldblib.c's hookf does: the
+** function it finds in the hook table now. */
 static void userhook_call(lua_State *L, lua_Debug *ar) {
 #if LUA_VERSION_NUM >= 502
   static const char *const names[] = {"call", "return", "line", "count", "tail call"};
 #else
   static const char *const names[] = {"call", "return", "line", "count", "tail return"};
 #endif
-  lua_rawgeti(L, -1, UH_FUNC);
+  push_hookfunc(L, L);
   if (!lua_isfunction(L, -1)) {
     lua_pop(L, 1);
     return;
@@ -352,24 +429,35 @@ static int db_sethook(lua_State *L) {
   mt_world *w = world_of(L);
   int arg, mask = 0, count = 0;
   lua_State *L1 = hook_thread(L, &arg);
-  if (!lua_isnoneornil(L, arg + 1)) {
+  if (lua_isnoneornil(L, arg + 1)) {
+    lua_settop(L, arg + 1);
+  } else { /* the checks in the order of the version's ldblib.c */
     const char *smask = luaL_checkstring(L, arg + 2);
+#if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
+    count = luaL_optint(L, arg + 3, 0);
+    luaL_checktype(L, arg + 1, LUA_TFUNCTION);
+#else
     luaL_checktype(L, arg + 1, LUA_TFUNCTION);
     count = (int)luaL_optnumber(L, arg + 3, 0);
+#endif
     if (strchr(smask, 'c')) mask |= LUA_MASKCALL;
     if (strchr(smask, 'r')) mask |= LUA_MASKRET;
     if (strchr(smask, 'l')) mask |= LUA_MASKLINE;
     if (count > 0) mask |= LUA_MASKCOUNT;
   }
   if (w == NULL || w->u == NULL) return luaL_error(L, "debug.sethook: this Lua state is closing");
+  if (L1 != L && !lua_checkstack(L1, 1)) return luaL_error(L, "stack overflow");
+  push_hooktable(L, 1);
+  push_hooktable_key(L, L1);
+  lua_pushvalue(L, arg + 1); /* kept even when the mask is empty, as stock */
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
   weak_table(L, &userhooks_key, 1);
   push_thread_key(L, L1);
   if (mask == 0) {
     lua_pushnil(L);
   } else {
-    lua_createtable(L, 4, 0);
-    lua_pushvalue(L, arg + 1);
-    lua_rawseti(L, -2, UH_FUNC);
+    lua_createtable(L, 3, 0);
     mt_pushint(L, mask);
     lua_rawseti(L, -2, UH_MASK);
     mt_pushint(L, count);
@@ -384,29 +472,54 @@ static int db_sethook(lua_State *L) {
   return 0;
 }
 
-static int db_gethook(lua_State *L) {
-  mt_world *w = world_of(L);
-  int arg;
-  lua_State *L1 = hook_thread(L, &arg);
-  lua_Hook hook = lua_gethook(L1);
-  if (hook != NULL && hook != mt_hook) {
-    lua_pushliteral(L, "external hook");
-    lua_pushnil(L);
-    mt_pushint(L, lua_gethookcount(L1));
-    return 3;
-  }
-  if (w == NULL || !userhook_push(w, L, L1)) {
-    lua_pushnil(L);
-    return 1;
-  }
-  int mask = record_int(L, UH_MASK), count = record_int(L, UH_COUNT);
+static void push_mask(lua_State *L, int mask) {
   char smask[4];
   int n = 0;
   if (mask & LUA_MASKCALL) smask[n++] = 'c';
   if (mask & LUA_MASKRET) smask[n++] = 'r';
   if (mask & LUA_MASKLINE) smask[n++] = 'l';
-  lua_rawgeti(L, -1, UH_FUNC);
   lua_pushlstring(L, smask, (size_t)n);
+}
+
+/* What the version's debug.gethook returns for the script's hook, as if
+** the native hook were the script's alone. */
+static int db_gethook(lua_State *L) {
+  mt_world *w = world_of(L);
+  int arg;
+#ifdef MTINT_LUAJIT
+  lua_State *L1 = L; /* LuaJIT's takes no thread: one hook per VM */
+  (void)arg;
+#else
+  lua_State *L1 = hook_thread(L, &arg);
+#endif
+  lua_Hook hook = lua_gethook(L1);
+  if (hook != NULL && hook != mt_hook) {
+    lua_pushliteral(L, "external hook");
+    push_mask(L, lua_gethookmask(L1));
+    mt_pushint(L, lua_gethookcount(L1));
+    return 3;
+  }
+  if (L1 != L && !lua_checkstack(L1, 1)) return luaL_error(L, "stack overflow");
+  int mask = 0, count = 0;
+  if (w != NULL && userhook_push(w, L, L1)) {
+    mask = record_int(L, UH_MASK);
+    count = record_int(L, UH_COUNT);
+    lua_pop(L, 1);
+  }
+#if LUA_VERSION_NUM >= 503 && !defined(MTINT_LUAJIT)
+  if (mask == 0) { /* no hook */
+    lua_pushnil(L);
+#if LUA_VERSION_NUM >= 504
+    return 1;
+#else
+    lua_pushliteral(L, "");
+    mt_pushint(L, 0);
+    return 3;
+#endif
+  }
+#endif
+  push_hookfunc(L, L1);
+  push_mask(L, mask);
   mt_pushint(L, count);
   return 3;
 }

@@ -48,6 +48,10 @@ struct mt_host {
 };
 
 void sandbox_open(lua_State *L, int full);
+/* Replaces every standard loader by a text-only one (loaders.c). */
+void loaders_install(lua_State *L);
+/* Cuts the opened libraries down to the safe preset (allowlist.c). */
+void allowlist_apply(lua_State *L);
 int luaopen_mtint(lua_State *L);
 /* Preloads `host` and `mtint`, and routes print() to the worker. */
 void hostlib_open(lua_State *L);

@@ -134,19 +134,36 @@ static int h_clock(lua_State *L) {
   return 1;
 }
 
-/* print(...), as the stock one, written through the worker's console. */
+/* print(...), as the version's own (5.4 converts with luaL_tolstring,
+** the others call the global tostring; 5.1 writes each piece up to its
+** first zero byte), written through the worker's console as one line. */
 static int h_print(lua_State *L) {
   mt_host *h = check_host(L, NULL);
   int n = lua_gettop(L);
   luaL_Buffer b;
+#if LUA_VERSION_NUM < 504
   lua_getglobal(L, "tostring");
+#endif
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; i++) {
+#if LUA_VERSION_NUM >= 504
+    luaL_tolstring(L, i, NULL);
+#else
     lua_pushvalue(L, n + 1);
     lua_pushvalue(L, i);
     lua_call(L, 1, 1);
-    if (!lua_isstring(L, -1)) return luaL_error(L, "'tostring' must return a string to 'print'");
-    if (i > 1) luaL_addchar(&b, '\t');
+    const char *s = lua_tostring(L, -1);
+    if (s == NULL) return luaL_error(L, "'tostring' must return a string to 'print'");
+#if !defined(MTINT_LUAJIT) && LUA_VERSION_NUM == 501
+    lua_pushlstring(L, s, strlen(s));
+    lua_remove(L, -2);
+#endif
+#endif
+    if (i > 1) {
+      lua_pushliteral(L, "\t");
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
