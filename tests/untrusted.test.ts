@@ -118,7 +118,7 @@ eachVersion("the safe preset: no io, os.execute, loadlib, C modules, or binary c
   assert.deepEqual(await w.run("return require('string') == string, require('mtint') ~= nil"), [true, true]);
   for (
     const chunk of [
-      "return load(string.dump(function() end))",
+      "return (loadstring or load)(string.dump(function() end))",
       "local n = 0 return load(function() n = n + 1 if n == 1 then return '\\27Lua' end end)",
     ]
   ) {
@@ -126,8 +126,9 @@ eachVersion("the safe preset: no io, os.execute, loadlib, C modules, or binary c
     assert.equal(fn, null);
     assert.match(String(msg), /binary|wrong mode/);
   }
-  assert.deepEqual(await w.run("return load('return 1 + 1')()"), [2]);
-  assert.deepEqual(await w.run("return load('return x', 'env', 't', { x = 5 })()"), [5]);
+  assert.deepEqual(await w.run("return (loadstring or load)('return 1 + 1')()"), [2]);
+  // 5.1's load takes a reader function only, as stock (loadstring takes text).
+  if (lua !== "5.1") assert.deepEqual(await w.run("return load('return x', 'env', 't', { x = 5 })()"), [5]);
 });
 
 eachVersion("the full preset has the standard libraries", async (lua) => {
