@@ -438,7 +438,7 @@ static int db_sethook(lua_State *L) {
     luaL_checktype(L, arg + 1, LUA_TFUNCTION);
 #else
     luaL_checktype(L, arg + 1, LUA_TFUNCTION);
-    count = (int)luaL_optnumber(L, arg + 3, 0);
+    count = (int)luaL_optinteger(L, arg + 3, 0);
 #endif
     if (strchr(smask, 'c')) mask |= LUA_MASKCALL;
     if (strchr(smask, 'r')) mask |= LUA_MASKRET;
