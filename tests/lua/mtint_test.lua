@@ -256,8 +256,12 @@ test("a script's count hook keeps its count while interrupts are pending", funct
   local counts = 0
   debug.sethook(function(event) assert(event == "count") counts = counts + 1 end, "", 100)
   local c = coroutine.create(function() return busy(10) end)
+  local hook = debug.gethook()
   mtint.interrupt(mtint.id(c), true) -- pending elsewhere (LuaJIT: one hook for all)
   busy(2000)
+  local f, mask, n = debug.gethook() -- the script's view, not the native hook's
+  assert(f == hook and mask == "" and n == 100, tostring(mask) .. " " .. tostring(n))
+  if _VERSION == "Lua 5.4" then assert(debug.getregistry()._HOOKKEY[coroutine.running()] == hook) end
   debug.sethook()
   mtint.interrupt(mtint.id(c), false)
   assert(counts > 20 and counts < 2000, counts)
