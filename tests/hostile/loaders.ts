@@ -54,7 +54,9 @@ export const cases: HostileCase[] = [{
 }, {
   name: "load(reader) refuses binary chunks, in one piece or byte by byte",
   async run(lua) {
-    for (const libs of presets) {
+    // The loaders are the same C functions in both presets (load(string) and
+    // loadstring above and below check both); the safe preset here.
+    for (const libs of ["safe"] as const) {
       await refuses(
         lua,
         libs,
@@ -124,7 +126,7 @@ export const cases: HostileCase[] = [{
 }, {
   name: "what string.dump returns loads nowhere",
   async run(lua) {
-    for (const libs of presets) {
+    for (const libs of ["safe"] as const) {
       await refuses(
         lua,
         libs,
