@@ -56,8 +56,8 @@ static void report_asked_mode(lua_State *L, const char *used, const char *asked)
 #endif
 }
 
-/* Loads a buffer, a file (fname, NULL for stdin) or a reader as text
-** only; leaves the function or the message on top, as lua_load does. */
+/* Ends a load begun with push_text_mode: leaves the function or the
+** message on top, as lua_load does, and drops the pushed mode. */
 static int finish_load(lua_State *L, int status, const char *used, const char *asked) {
   if (status != LUA_OK) report_asked_mode(L, used, asked);
   lua_remove(L, -2); /* the mode */
@@ -69,6 +69,7 @@ static int load_buffer_text(lua_State *L, const char *s, size_t len, const char 
   return finish_load(L, luaL_loadbufferx(L, s, len, name, used), used, mode);
 }
 
+/* fname NULL: stdin, as luaL_loadfilex. */
 static int load_file_text(lua_State *L, const char *fname, const char *mode) {
   const char *used = push_text_mode(L, mode);
   return finish_load(L, luaL_loadfilex(L, fname, used), used, mode);
