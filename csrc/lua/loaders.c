@@ -18,8 +18,10 @@
 ** Not covered, because they load native code, which can do anything a
 ** binary chunk can: package.loadlib and the C searchers (LuaJIT's also
 ** loads bytecode that a C library embeds as luaJIT_BC_<name>), and
-** LuaJIT's ffi; all only in the full preset. string.dump is left as it
-** is: what it returns loads nowhere.
+** LuaJIT's ffi; all only in the full preset. Nor is debug.debug (full
+** preset), which runs lines the host process reads from its own stdin,
+** where a script cannot write. string.dump is left as it is: what it
+** returns loads nowhere.
 */
 #include <errno.h>
 #include <stdio.h>
