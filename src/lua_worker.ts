@@ -142,10 +142,17 @@ function checkTimeout(timeout: unknown, what: string): number | undefined {
 /** Why a cancelled call stopped: the signal's reason, "timeout", or "close". */
 type Cancellation = { cause: unknown; detail: string };
 
-function decodeResult(bytes: Uint8Array, cancellation: Cancellation): LuaValue[] {
+function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: number): LuaValue[] {
   const r = new Reader(bytes);
   const kind = r.u8();
-  if (kind === RESULT_OK) return decodeList(bytes, 1);
+  if (kind === RESULT_OK) {
+    try {
+      return decodeList(bytes, 1, deadline);
+    } catch (err) {
+      if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
+      throw new MtintError("interrupted", `${cancellation.detail} (decoding the result)`, { cause: "timeout" });
+    }
+  }
   const message = r.string();
   if (kind === RESULT_CONVERT) throw new TypeError(message);
   const chunk = r.string();
@@ -364,6 +371,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         return Promise.reject(new MtintError("interrupted", "aborted before it started", { cause: signal.reason }));
       }
       const encoded = encodeList("args", args, this.#integers);
+      this.#checkOpen(); // a getter may have closed it
       let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
       const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
       const call: Call = {
@@ -666,9 +674,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       : this.#closing
       ? { cause: "close", detail: "the LuaWorker closed" }
       : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
+    const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
     this.#settle(call, () => {
       try {
-        call.resolve(decodeResult(bytes, cancellation));
+        call.resolve(decodeResult(bytes, cancellation, deadline));
       } catch (err) {
         call.reject(err);
       }
