@@ -45,6 +45,11 @@ export interface LuaWorkerOptions {
    * sync or async; the Lua call waits natively for the result or the promise.
    */
   functions?: Record<string, LuaFunction>;
+  /** Gives up creating the worker (its start, the host module's import, the state) after this many ms.
+   * Default: 30000. */
+  createTimeout?: number;
+  /** Gives up creating the worker when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -102,6 +107,7 @@ const EMPTY = new Uint8Array(0);
 const SPIN_MICROS = 50;
 const QUICK_MICROS = 100;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
+const CREATE_TIMEOUT = 30_000;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -303,6 +309,12 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       checkFunctionName(name);
       if (typeof fn !== "function") throw new TypeError(`functions.${name} must be a function, got ${describe(fn)}`);
     }
+    const createTimeout = checkTimeout(options.createTimeout, "createTimeout") ?? CREATE_TIMEOUT;
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    if (signal?.aborted) throw new MtintError("interrupted", "aborted before it started", { cause: signal.reason });
     openCore(); // fails here, on the caller's thread, with a clear message
     if (!loadableVersions().includes(lua)) {
       const { openLua } = await import("../ffi/mod.ts");
@@ -312,11 +324,24 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
     const channel = new Channel();
     const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0);
+    const what = `mtint: creating the Lua ${lua} state`;
+    // The worker may never answer: a host module whose top-level await
+    // never settles, a worker that cannot start. Bounded, and abortable.
+    let stage = "starting its worker";
+    let giveUp: (err: Error) => void = () => {};
+    const timer = setTimeout(
+      () => giveUp(new Error(`${what}: gave up after ${createTimeout} ms ${stage}`)),
+      Math.min(createTimeout, 2 ** 31 - 1),
+    );
+    const onAbort = () => giveUp(new MtintError("interrupted", `aborted while ${stage}`, { cause: signal!.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
     const ready = await new Promise<Extract<Reply, { type: "ready" }>>((resolve, reject) => {
+      giveUp = reject;
       worker.onmessage = (event: MessageEvent<Reply>) => {
         const reply = event.data;
         if (typeof reply === "number") return;
         if (reply.type === "loaded") {
+          stage = host ? `importing the host module ${host} (a top-level await that never settles?)` : "creating it";
           worker.postMessage(
             {
               type: "create",
@@ -331,7 +356,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         } else if (reply.type === "ready") {
           resolve(reply);
         } else if (reply.type === "failed") {
-          reject(new Error(`mtint: creating the Lua ${lua} state: ${reply.message}`));
+          reject(new Error(`${what}: ${reply.message}`));
         }
       };
       worker.onerror = (event: ErrorEvent) => {
@@ -341,6 +366,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }).catch((err) => {
       worker.terminate();
       throw err;
+    }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     });
     return new LuaWorker(worker, channel, lua, ready, timeout, Object.values(functions));
   }
