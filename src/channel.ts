@@ -104,6 +104,21 @@ export class Channel {
     return true;
   }
 
+  /** Resolves to true once request `number` is finished, or to false after
+   * `ms`: read from the shared buffer, so that the worker's message, which
+   * may take a while to arrive, does not count (close()'s grace). */
+  async finished(number: number, ms: number): Promise<boolean> {
+    const until = performance.now() + ms;
+    for (;;) {
+      const seen = Atomics.load(this.#ctl, DONE);
+      if (seen === number) return true;
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      const wait = Atomics.waitAsync(this.#ctl, DONE, seen, left);
+      if (wait.async) await wait.value;
+    }
+  }
+
   /** The finished request's result, or null when it came as a message. */
   result(): Uint8Array | null {
     if (Atomics.load(this.#ctl, RESULT) !== INLINE) return null;
@@ -138,6 +153,7 @@ export class Channel {
     }
     Atomics.store(this.#ctl, RESULT, inline || result === null ? INLINE : VIA_MESSAGE);
     Atomics.store(this.#ctl, DONE, number);
+    Atomics.notify(this.#ctl, DONE); // finished(); no waiter is the usual case, and cheap
     return inline || result === null;
   }
 }

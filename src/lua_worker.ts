@@ -7,7 +7,7 @@
  * @module
  */
 import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
+import { decodeList, encodeList, type LuaInput, type LuaValue, messageOf, Reader } from "./codec.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel, CLOSE, DEFINE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
@@ -179,23 +179,9 @@ function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: n
   throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
 }
 
-function delay(ms: number): { promise: Promise<"timeout">; cancel(): void } {
-  let id: ReturnType<typeof setTimeout>;
-  const promise = new Promise<"timeout">((resolve) => id = setTimeout(() => resolve("timeout"), ms));
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
 // Which worker's function (if any) the running JavaScript serves: a run()
 // on that same worker from inside it would wait for itself.
 const serving = new AsyncLocalStorage<LuaWorker>();
-
-function messageOfThrown(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : String(err);
-  } catch {
-    return "(a thrown value that cannot be turned into text)";
-  }
-}
 
 function checkFunctionName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
@@ -527,7 +513,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       answer[0] = ANSWER_VALUES;
       answer.set(values, 1);
     } catch (err) {
-      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOfThrown(err))]);
+      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOf(err))]);
     }
     if (!this.#closing && !this.#failure) this.#core.reply(this.id, token, answer);
   }
@@ -610,25 +596,30 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })),
       );
     }
+    // The grace is for the state to stop, which the shared buffer shows at
+    // once; the worker's message may come later (tests/hostile/recovery.ts).
+    // A worker that fails meanwhile has stopped too.
+    const stopped = (number: number) =>
+      Promise.race([this.#channel.finished(number, grace), closed.then(() => true)]);
     const running = this.#running;
     if (running) {
       this.#core.interruptCall(this.id, running.seq);
-      const wait = delay(grace);
-      const outcome = await Promise.race([running.done, wait.promise]);
-      wait.cancel();
-      if (outcome === "timeout") return this.#stuck(grace, "did not stop its running call");
+      if (!await stopped(running.number)) {
+        return this.#stuck(grace, "did not stop its running call");
+      }
+      this.#finish(running, null); // unless the result comes as a message
+      await running.done;
     }
     const seq = ++this.#seq;
-    if (!this.#failure) this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
-    const wait = delay(grace);
-    const outcome = await Promise.race([closed, wait.promise]);
-    wait.cancel();
-    if (outcome === "timeout" && !this.#failure) {
-      this.#core.interruptCall(this.id, seq); // finalizers that run too long
-      const again = delay(grace);
-      const second = await Promise.race([closed, again.promise]);
-      again.cancel();
-      if (second === "timeout") return this.#stuck(grace, "did not finish closing (its finalizers)");
+    if (!this.#failure) {
+      const number = this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
+      if (!await stopped(number)) {
+        this.#core.interruptCall(this.id, seq); // finalizers that run too long
+        if (!await stopped(number)) {
+          return this.#stuck(grace, "did not finish closing (its finalizers)");
+        }
+      }
+      await closed; // the worker posts it right after finishing
     }
     this.#worker.terminate();
     orphans.unregister(this);
@@ -637,7 +628,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #stuck(grace: number, what: string): never {
     const err = new Error(
       `mtint: LuaWorker ${this.id} ${what} within ${grace} ms; it is blocked in a C function ` +
-        "that no interrupt can reach, and its thread keeps running (see README: Running untrusted Lua)",
+        "that no interrupt can reach (or, with a grace of a few ms, its thread got no CPU in time), " +
+        "and its thread keeps running (see README: Running untrusted Lua)",
     );
     this.#fail(err); // the call it gave up on will never report
     this.#worker.terminate();
