@@ -48,6 +48,9 @@ struct mt_host {
 };
 
 void sandbox_open(lua_State *L, int full);
+/* 5.2, 5.3: an error in a __gc metamethod no longer fails a later call
+** (finalizers.c). */
+void finalizers_install(lua_State *L);
 int luaopen_mtint(lua_State *L);
 /* Preloads `host` and `mtint`, and routes print() to the worker. */
 void hostlib_open(lua_State *L);
