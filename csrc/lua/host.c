@@ -262,10 +262,12 @@ static int run_protected(lua_State *L) {
   ** and returned before the hook could raise it again. */
   if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, r);
   w->fail_alloc = 0;
-  /* Lua 5.1 has no emergency collection: after an allocation failed it
-  ** stays full until someone collects, and collecting may itself need a
-  ** little memory (to shrink the string table). */
-  if (status == LUA_ERRMEM || r->load_memory) {
+  /* Lua 5.1 and LuaJIT have no emergency collection: after an allocation
+  ** failed at the limit the state stays full until someone collects, also
+  ** when the script caught the error and returned (the next call would
+  ** fail), and collecting may itself need a little memory (to shrink the
+  ** string table). */
+  if (status == LUA_ERRMEM || r->load_memory || w->refused) {
     w->limit_lifted = 1;
     lua_gc(L, LUA_GCCOLLECT, 0);
     w->limit_lifted = 0;
