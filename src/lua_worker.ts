@@ -108,6 +108,9 @@ const SPIN_MICROS = 50;
 const QUICK_MICROS = 100;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 const CREATE_TIMEOUT = 30_000;
+// close() waits this long for the worker's thread to take up a request
+// before its grace starts (a loaded machine may not run it at once).
+const WAKE_BOUND = 2000;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -596,11 +599,12 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })),
       );
     }
-    // The grace is for the state to stop, which the shared buffer shows at
-    // once; the worker's message may come later (tests/hostile/recovery.ts).
-    // A worker that fails meanwhile has stopped too.
+    // The grace is for the state to stop once its thread runs, which the
+    // shared buffer shows at once; the worker's message may come later
+    // (tests/hostile/recovery.ts). A worker that fails meanwhile has
+    // stopped too.
     const stopped = (number: number) =>
-      Promise.race([this.#channel.finished(number, grace), closed.then(() => true)]);
+      Promise.race([this.#channel.finished(number, grace, WAKE_BOUND), closed.then(() => true)]);
     const running = this.#running;
     if (running) {
       this.#core.interruptCall(this.id, running.seq);

@@ -59,15 +59,15 @@ export const cases: HostileCase[] = [{
     assert.deepEqual(await w.run("return #string.rep('a', 1e6)"), [1e6]);
   },
 }, {
-  name: "close({ grace: 5 }) of a plain Lua loop while the main thread is busy: stopped, not 'blocked in C'",
+  name: "close({ grace: 100 }) of a plain Lua loop while the main thread is busy for 300 ms: stopped, not 'blocked in C'",
   async run(lua) {
     for (let i = 0; i < 5; i++) {
       const w = await LuaWorker.create({ lua });
       const call = w.run("while true do end").then(() => null, (e) => e);
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const closing = w.close({ grace: 5 });
+      const closing = w.close({ grace: 100 });
       // The state stops at once; the worker's message waits for this thread.
-      const until = performance.now() + 200;
+      const until = performance.now() + 300;
       while (performance.now() < until) { /* busy */ }
       await closing;
       const err = await call;
