@@ -66,7 +66,10 @@ export const cases: HostileCase[] = [{
       w.run("return ...", { args: [new Map([[new Uint8Array([1]), 1], [new Uint8Array([1]), 2]])] }),
       /two keys that are the same Lua value/,
     );
-    await refused(w.run("return ...", { args: [new Map([[NaN, 1]])] }), /args\[0\]\.\[NaN\]: NaN cannot be a Lua table key/);
+    await refused(
+      w.run("return ...", { args: [new Map([[NaN, 1]])] }),
+      /args\[0\]\.\[NaN\]: NaN cannot be a Lua table key/,
+    );
     if (INTEGERS.includes(lua)) {
       await refused(w.run("return ...", { args: [new Map<LuaInput, LuaInput>([[1, 1], [1n, 2]])] }), /same Lua value/);
     }
@@ -85,7 +88,10 @@ export const cases: HostileCase[] = [{
     assert.ok(Object.is(negZero, -0));
     assert.equal(isNeg, true);
     await refused(w.run("return ...", { args: ["a\ud800b"] }), /args\[0\]: a string with a lone surrogate/);
-    await refused(w.run("return ...", { args: [{ k: ["\udc00"] }] }), /args\[0\]\.k\[0\]: a string with a lone surrogate/);
+    await refused(
+      w.run("return ...", { args: [{ k: ["\udc00"] }] }),
+      /args\[0\]\.k\[0\]: a string with a lone surrogate/,
+    );
   },
 }, {
   name: "JavaScript values that cannot cross faithfully are refused, naming the path",
@@ -136,6 +142,7 @@ export const cases: HostileCase[] = [{
   },
 }, {
   name: "a result of shared subtables (2^24 paths): a 50 ms timeout still wins, the limit names the path",
+  timeout: 120_000,
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
     const before = rssMiB();
@@ -158,7 +165,8 @@ export const cases: HostileCase[] = [{
     assert.deepEqual(await w.run("return 1"), [1]);
   },
 }, {
-  name: "args and send() of shared objects (2^24 paths) are refused at once, naming the path",
+  name: "args and send() of shared objects (2^24 paths) are refused at the limit, naming the path",
+  versions: ["5.4"], // encoded in JavaScript, the same for every version
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
     const shared = sharedObject();
