@@ -32,7 +32,11 @@ static int buf_grow(mt_buf *b, size_t more) {
   return 1;
 }
 
+/* A buffer that grew past this for a large value is not kept for the next. */
+#define BUF_KEEP (1u << 20)
+
 void buf_reset(mt_buf *b) {
+  if (b->cap > BUF_KEEP) buf_free(b);
   b->len = 0;
   b->oom = 0;
 }
