@@ -49,8 +49,10 @@ export function nonEmpty(bytes: Uint8Array): Uint8Array {
 
 /** Callbacks from a running state into the worker's JavaScript. */
 export interface HostCallbacks {
-  print(text: Uint8Array): void;
-  post(bytes: Uint8Array): void;
+  /** 0, or nonzero when the text could not be written. */
+  print(text: Uint8Array): number;
+  /** 0, or nonzero when the value could not be posted. */
+  post(bytes: Uint8Array): number;
   /** Returns HOST_CALL_OK after mth_reply with the results, HOST_CALL_ERROR with the message, or HOST_CALL_WAIT with an answer token (src/protocol.ts). */
   call(fn: number, args: Uint8Array): number;
 }

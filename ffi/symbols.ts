@@ -132,8 +132,8 @@ export const luaSymbols = {
 
 /** Signatures of the callbacks passed to mth_callbacks. */
 export const callbackSymbols = {
-  print: { parameters: ["pointer", "u32"], result: "void" },
-  post: { parameters: ["pointer", "u32"], result: "void" },
+  print: { parameters: ["pointer", "u32"], result: "i32" },
+  post: { parameters: ["pointer", "u32"], result: "i32" },
   call: { parameters: ["i32", "pointer", "u32"], result: "i32" },
 } as const;
 

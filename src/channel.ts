@@ -26,6 +26,7 @@ const DONE = 1; // the number of the last request the worker finished
 const KIND = 2; // what the current request is
 const SIZE = 3; // bytes of the inline result
 const RESULT = 4; // INLINE or VIA_MESSAGE
+const TAKEN = 5; // the number of the last request the worker woke up for
 const SLOTS = 8;
 
 /** Request kinds. RESET replaces the state by a fresh one (its result: 0 and
@@ -104,6 +105,25 @@ export class Channel {
     return true;
   }
 
+  /**
+   * Resolves to true once request `number` is finished, or to false when
+   * it is not finished `ms` after the worker took it up (waiting at most
+   * `startMs` for that). Read from the shared buffer, polled each ms: the
+   * worker's messages, which may take a while to arrive, and the time its
+   * thread takes to wake up do not count (close()'s grace).
+   */
+  async finished(number: number, ms: number, startMs: number): Promise<boolean> {
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+    const started = performance.now();
+    while (Atomics.load(this.#ctl, TAKEN) < number && performance.now() - started < startMs) await tick();
+    const until = performance.now() + ms;
+    for (;;) {
+      if (this.done(number)) return true;
+      if (performance.now() >= until) return false;
+      await tick();
+    }
+  }
+
   /** The finished request's result, or null when it came as a message. */
   result(): Uint8Array | null {
     if (Atomics.load(this.#ctl, RESULT) !== INLINE) return null;
@@ -115,7 +135,9 @@ export class Channel {
   /** Sleeps until a request after `last` arrives; returns its number. */
   wait(last: number): number {
     Atomics.wait(this.#ctl, REQ, last);
-    return Atomics.load(this.#ctl, REQ);
+    const number = Atomics.load(this.#ctl, REQ);
+    Atomics.store(this.#ctl, TAKEN, number);
+    return number;
   }
 
   /** The current request (copied out of the shared buffer). */

@@ -15,9 +15,11 @@ export type LuaInput =
   | string
   | Uint8Array
   | readonly LuaInput[]
+  | ReadonlyMap<LuaInput, LuaInput>
   | { readonly [key: string]: LuaInput };
 
-/** A value that comes back from Lua. */
+/** A value that comes back from Lua. A table whose keys a plain object
+ * cannot hold apart (`1` and `"1"`, bytes, booleans) comes back as a Map. */
 export type LuaValue =
   | null
   | boolean
@@ -26,6 +28,7 @@ export type LuaValue =
   | string
   | Uint8Array
   | LuaValue[]
+  | Map<LuaValue, LuaValue>
   | { [key: string]: LuaValue };
 
 const TAG_NIL = 0,
@@ -40,21 +43,46 @@ const TAG_NIL = 0,
 
 /** As deep as tables may nest (CODEC_MAX_DEPTH in codec.h). */
 export const MAX_DEPTH = 100;
+/** Most values (every table, key and value counts) one crossing may hold
+ * (CODEC_MAX_VALUES in codec.h): a table met at several places counts at
+ * each, so shared subtables cannot blow up into millions of copies. */
+export const MAX_VALUES = 1 << 22;
+/** Most bytes one encoded crossing may take (CODEC_MAX_BYTES in codec.h). */
+export const MAX_BYTES = 1 << 26;
+// Shorter strings are checked for ASCII and copied by hand: encodeInto
+// costs about a microsecond a call in Deno.
+const SHORT_STRING = 64;
+// Decoding looks at the clock once per this many values.
+const CLOCK_EVERY = 1 << 14;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const utf8 = new TextEncoder();
-const text = new TextDecoder();
+// fatal: the C side sends only valid UTF-8 as a string; ignoreBOM: a
+// leading U+FEFF is part of the value.
+const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  const name = Object.getPrototypeOf(value)?.constructor?.name;
-  return name ? `a ${name}` : "an object";
+/** A message for whatever was thrown; never throws itself. */
+export function messageOf(err: unknown): string {
+  try {
+    if (err instanceof Error) {
+      const message = err.message;
+      if (typeof message === "string") return message;
+    }
+  } catch { /* a getter or a trap that throws: describe it another way */ }
+  try {
+    const s = String(err);
+    if (typeof s === "string") return s;
+  } catch { /* no usable toString */ }
+  try {
+    return Object.prototype.toString.call(err);
+  } catch {
+    return `${typeof err === "object" ? "an object" : `a ${typeof err}`} that cannot be described`;
+  }
 }
 
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+function describe(value: object): string {
+  const name = Object.getPrototypeOf(value)?.constructor?.name;
+  return typeof name === "string" && name ? `a ${name}` : "an object";
 }
 
 class Writer {
@@ -62,25 +90,43 @@ class Writer {
   #view = new DataView(this.#buf.buffer);
   #len = 0;
   #path: (string | number)[] = [];
-  #seen = new Set<object>();
+  #open: object[] = []; // the tables on the current path (cycles), at most MAX_DEPTH
+  #values = 0;
   integers = false;
+  busy = false;
 
-  /** Starts a new list; the buffer is reused from call to call. */
+  /** Starts a new list; the buffer is reused from call to call, unless a
+   * large value left it large. */
   reset(integers: boolean): this {
+    if (this.#buf.length > 1 << 20) {
+      this.#buf = new Uint8Array(1024);
+      this.#view = new DataView(this.#buf.buffer);
+    }
     this.#len = 0;
-    this.#seen.clear();
+    this.#values = 0;
+    this.#open.length = 0;
     this.integers = integers;
     return this;
   }
 
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
+    if (this.#len + n > MAX_BYTES + 5) {
+      throw new RangeError(`${this.#where()}: the value takes more than ${MAX_BYTES} bytes encoded (the limit)`);
+    }
     let cap = this.#buf.length * 2;
     while (cap < this.#len + n) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+  }
+
+  #count(n: number): void {
+    this.#values += n;
+    if (this.#values > MAX_VALUES) {
+      throw new RangeError(`${this.#where()}: the value holds more than ${MAX_VALUES} values (the limit)`);
+    }
   }
 
   u8(v: number): void {
@@ -103,19 +149,47 @@ class Writer {
   }
 
   #string(s: string): void {
+    if (!s.isWellFormed()) {
+      throw new TypeError(`${this.#where()}: a string with a lone surrogate is not Unicode text and cannot cross`);
+    }
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     this.#room(5 + s.length * 3);
     this.#buf[this.#len] = TAG_STR;
+    if (s.length <= SHORT_STRING && this.#ascii(s)) return;
     const { written } = utf8.encodeInto(s, this.#buf.subarray(this.#len + 5));
     this.#view.setUint32(this.#len + 1, written, true);
     this.#len += 5 + written;
+  }
+
+  /** Writes a short ASCII string's bytes and length; false (nothing
+   * written) when it is not ASCII. */
+  #ascii(s: string): boolean {
+    const at = this.#len + 5;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      this.#buf[at + i] = c;
+    }
+    this.#view.setUint32(this.#len + 1, s.length, true);
+    this.#len = at + s.length;
+    return true;
   }
 
   #where(): string {
     return this.#path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`).join("");
   }
 
+  /** `read()`, with what it throws (a getter, a Proxy trap) named by the path. */
+  #read<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      throw new TypeError(`${this.#where()}: reading the value threw: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
   value(v: LuaInput): void {
+    this.#count(1);
     switch (typeof v) {
       case "undefined":
         return this.u8(TAG_NIL);
@@ -141,7 +215,7 @@ class Writer {
         return this.#string(v);
       case "object":
         if (v === null) return this.u8(TAG_NIL);
-        if (v instanceof Uint8Array) return this.#bytes(TAG_BYTES, v);
+        if (this.#read(() => v instanceof Uint8Array)) return this.#bytes(TAG_BYTES, v as Uint8Array);
         return this.#table(v);
       default:
         throw new TypeError(
@@ -151,33 +225,80 @@ class Writer {
   }
 
   #table(v: object): void {
-    if (this.#seen.has(v)) throw new TypeError(`${this.#where()}: a cycle cannot cross to Lua`);
-    if (this.#seen.size >= MAX_DEPTH) throw new RangeError(`${this.#where()}: nested deeper than ${MAX_DEPTH}`);
-    this.#seen.add(v);
-    if (Array.isArray(v)) {
-      this.u8(TAG_ARRAY);
-      this.u32(v.length);
-      for (let i = 0; i < v.length; i++) {
-        this.#path.push(i);
-        this.value(v[i]);
-        this.#path.pop();
-      }
-    } else if (isPlainObject(v)) {
-      const entries = Object.entries(v).filter(([, value]) => value !== undefined);
-      this.u8(TAG_MAP);
-      this.u32(entries.length);
-      for (const [key, value] of entries) {
-        this.#path.push(key);
-        this.#string(key);
-        this.value(value);
-        this.#path.pop();
-      }
-    } else {
+    if (this.#open.includes(v)) throw new TypeError(`${this.#where()}: a cycle cannot cross to Lua`);
+    if (this.#open.length >= MAX_DEPTH) throw new RangeError(`${this.#where()}: nested deeper than ${MAX_DEPTH}`);
+    this.#open.push(v);
+    const kind = this.#read(() => {
+      if (Array.isArray(v)) return "array";
+      if (v instanceof Map) return "map";
+      const proto = Object.getPrototypeOf(v);
+      return proto === Object.prototype || proto === null ? "object" : describe(v);
+    });
+    if (kind === "array") this.#array(v as readonly LuaInput[]);
+    else if (kind === "map") this.#map(v as ReadonlyMap<LuaInput, LuaInput>);
+    else if (kind === "object") this.#object(v as { readonly [key: string]: LuaInput });
+    else {
       throw new TypeError(
-        `${this.#where()}: ${describe(v)} cannot cross to Lua (only plain objects, arrays and Uint8Array)`,
+        `${this.#where()}: ${kind} cannot cross to Lua (only plain objects, arrays, Maps and Uint8Array)`,
       );
     }
-    this.#seen.delete(v);
+    this.#open.pop();
+  }
+
+  #array(v: readonly LuaInput[]): void {
+    const n = this.#read(() => v.length);
+    // A sparse array's holes count too: they cross as nil.
+    if (this.#values + n > MAX_VALUES) this.#count(n);
+    this.u8(TAG_ARRAY);
+    this.u32(n);
+    for (let i = 0; i < n; i++) {
+      this.#path.push(i);
+      this.value(this.#read(() => v[i]));
+      this.#path.pop();
+    }
+  }
+
+  #object(v: { readonly [key: string]: LuaInput }): void {
+    const keys = this.#read(() => {
+      if (Object.getOwnPropertySymbols(v).some((k) => Object.prototype.propertyIsEnumerable.call(v, k))) {
+        throw new TypeError("a symbol key cannot cross to Lua");
+      }
+      return Object.keys(v);
+    });
+    this.u8(TAG_MAP);
+    const count = this.#len;
+    this.u32(0); // the entries that are not undefined, known at the end
+    let n = 0;
+    for (const key of keys) {
+      this.#path.push(key);
+      const value = this.#read(() => v[key]);
+      if (value !== undefined) {
+        n++;
+        this.#count(1);
+        this.#string(key);
+        this.value(value);
+      }
+      this.#path.pop();
+    }
+    this.#view.setUint32(count, n, true);
+  }
+
+  #map(v: ReadonlyMap<LuaInput, LuaInput>): void {
+    const entries = this.#read(() => [...v]).filter(([, value]) => value !== undefined && value !== null);
+    this.u8(TAG_MAP);
+    this.u32(entries.length);
+    for (const [key, value] of entries) {
+      this.#path.push(typeof key === "string" ? key : `[${typeof key === "object" ? "key" : String(key)}]`);
+      if (key === undefined || key === null || Number.isNaN(key)) {
+        throw new TypeError(`${this.#where()}: ${String(key)} cannot be a Lua table key`);
+      }
+      if (typeof key === "object" && !(key instanceof Uint8Array)) {
+        throw new TypeError(`${this.#where()}: a table key must be a string, number, bigint, boolean or Uint8Array`);
+      }
+      this.value(key);
+      this.value(value);
+      this.#path.pop();
+    }
   }
 
   list(root: string, values: readonly LuaInput[]): Uint8Array {
@@ -192,23 +313,51 @@ class Writer {
 
 /**
  * Encodes a list of values. Throws a TypeError or RangeError that names
- * the path of a value that cannot cross (`args[1].b`).
+ * the path of a value that cannot cross (`args[1].b`), or of the value
+ * that passes MAX_VALUES or MAX_BYTES.
  */
 export function encodeList(root: string, values: readonly LuaInput[], integers: boolean): Uint8Array {
-  return writer.reset(integers).list(root, values);
+  // A getter or a Proxy trap may encode again while the shared writer is
+  // busy (calling run() or send()): that one gets its own.
+  const w = writer.busy ? new Writer() : writer;
+  w.busy = true;
+  try {
+    return w.reset(integers).list(root, values);
+  } finally {
+    w.busy = false;
+  }
 }
 
-// One writer, reused: encoding is synchronous and never reentrant, and
-// allocating a buffer per call costs more than the encoding (Deno).
+// One writer, reused: allocating a buffer per call costs more than the
+// encoding (Deno).
 const writer = new Writer();
+
+/** The name a key of a Lua table takes as a property of a plain object, or
+ * undefined when it cannot be one. */
+function propertyName(key: LuaValue): string | undefined {
+  switch (typeof key) {
+    case "string":
+      return key;
+    case "number":
+    case "bigint":
+      return String(key);
+    default:
+      return undefined;
+  }
+}
 
 /** Reads the records of csrc/lua/host.c and lists of values. */
 export class Reader {
   #pos = 0;
+  #values = 0;
   readonly #view: DataView;
-  constructor(readonly bytes: Uint8Array, offset = 0) {
+  readonly #deadline: number;
+  /** `deadline`: a `performance.now()` time past which decoding a value
+   * stops with a TimeoutError. */
+  constructor(readonly bytes: Uint8Array, offset = 0, deadline = Infinity) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pos = offset;
+    this.#deadline = deadline;
   }
 
   get pos(): number {
@@ -238,7 +387,22 @@ export class Reader {
     return s;
   }
 
+  #count(): void {
+    if (++this.#values > MAX_VALUES) throw new RangeError(`mtint: more than ${MAX_VALUES} values in one crossing`);
+    if (this.#values % CLOCK_EVERY === 0 && performance.now() > this.#deadline) {
+      throw new DOMException("decoding the result passed the call's deadline", "TimeoutError");
+    }
+  }
+
+  /** A count of entries, each of which takes at least one more byte. */
+  #entries(): number {
+    const n = this.u32();
+    if (n > this.bytes.length - this.#pos) throw new Error("mtint: malformed value bytes (a count past the end)");
+    return n;
+  }
+
   value(): LuaValue {
+    this.#count();
     const tag = this.u8();
     switch (tag) {
       case TAG_NIL:
@@ -266,19 +430,28 @@ export class Reader {
         return b;
       }
       case TAG_ARRAY: {
-        const n = this.u32();
+        const n = this.#entries();
         const a: LuaValue[] = new Array(n);
         for (let i = 0; i < n; i++) a[i] = this.value();
         return a;
       }
       case TAG_MAP: {
-        const n = this.u32();
-        const entries: [string, LuaValue][] = new Array(n);
+        const n = this.#entries();
+        const entries: [LuaValue, LuaValue][] = new Array(n);
+        const names = new Set<string>();
+        let plain = true;
         for (let i = 0; i < n; i++) {
           const key = this.value();
-          entries[i] = [String(key), this.value()];
+          entries[i] = [key, this.value()];
+          if (plain) {
+            const name = propertyName(key);
+            if (name === undefined || names.has(name)) plain = false;
+            else names.add(name);
+          }
         }
-        return Object.fromEntries(entries); // defines keys: "__proto__" stays a key
+        // defineProperty semantics: "__proto__" stays a key
+        if (plain) return Object.fromEntries(entries.map(([k, v]) => [propertyName(k)!, v]));
+        return new Map(entries);
       }
       default:
         throw new Error(`mtint: malformed value bytes (tag ${tag})`);
@@ -286,14 +459,15 @@ export class Reader {
   }
 
   list(): LuaValue[] {
-    const n = this.u32();
+    const n = this.#entries();
     const out: LuaValue[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.value();
     return out;
   }
 }
 
-/** Decodes a list of values from `bytes`, starting at `offset`. */
-export function decodeList(bytes: Uint8Array, offset = 0): LuaValue[] {
-  return new Reader(bytes, offset).list();
+/** Decodes a list of values from `bytes`, starting at `offset`; see
+ * {@link Reader} for `deadline`. */
+export function decodeList(bytes: Uint8Array, offset = 0, deadline = Infinity): LuaValue[] {
+  return new Reader(bytes, offset, deadline).list();
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput, type LuaValue, Reader } from "./codec.ts";
+import { decodeList, encodeList, type LuaInput, type LuaValue, messageOf, Reader } from "./codec.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel, CLOSE, DEFINE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
@@ -45,6 +45,11 @@ export interface LuaWorkerOptions {
    * sync or async; the Lua call waits natively for the result or the promise.
    */
   functions?: Record<string, LuaFunction>;
+  /** Gives up creating the worker (its start, the host module's import, the state) after this many ms.
+   * Default: 30000. */
+  createTimeout?: number;
+  /** Gives up creating the worker when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -102,6 +107,10 @@ const EMPTY = new Uint8Array(0);
 const SPIN_MICROS = 50;
 const QUICK_MICROS = 100;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
+const CREATE_TIMEOUT = 30_000;
+// close() waits this long for the worker's thread to take up a request
+// before its grace starts (a loaded machine may not run it at once).
+const WAKE_BOUND = 2000;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -142,10 +151,17 @@ function checkTimeout(timeout: unknown, what: string): number | undefined {
 /** Why a cancelled call stopped: the signal's reason, "timeout", or "close". */
 type Cancellation = { cause: unknown; detail: string };
 
-function decodeResult(bytes: Uint8Array, cancellation: Cancellation): LuaValue[] {
+function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: number): LuaValue[] {
   const r = new Reader(bytes);
   const kind = r.u8();
-  if (kind === RESULT_OK) return decodeList(bytes, 1);
+  if (kind === RESULT_OK) {
+    try {
+      return decodeList(bytes, 1, deadline);
+    } catch (err) {
+      if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
+      throw new MtintError("interrupted", `${cancellation.detail} (decoding the result)`, { cause: "timeout" });
+    }
+  }
   const message = r.string();
   if (kind === RESULT_CONVERT) throw new TypeError(message);
   const chunk = r.string();
@@ -166,23 +182,9 @@ function decodeResult(bytes: Uint8Array, cancellation: Cancellation): LuaValue[]
   throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
 }
 
-function delay(ms: number): { promise: Promise<"timeout">; cancel(): void } {
-  let id: ReturnType<typeof setTimeout>;
-  const promise = new Promise<"timeout">((resolve) => id = setTimeout(() => resolve("timeout"), ms));
-  return { promise, cancel: () => clearTimeout(id) };
-}
-
 // Which worker's function (if any) the running JavaScript serves: a run()
 // on that same worker from inside it would wait for itself.
 const serving = new AsyncLocalStorage<LuaWorker>();
-
-function messageOfThrown(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : String(err);
-  } catch {
-    return "(a thrown value that cannot be turned into text)";
-  }
-}
 
 function checkFunctionName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
@@ -296,6 +298,12 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       checkFunctionName(name);
       if (typeof fn !== "function") throw new TypeError(`functions.${name} must be a function, got ${describe(fn)}`);
     }
+    const createTimeout = checkTimeout(options.createTimeout, "createTimeout") ?? CREATE_TIMEOUT;
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    if (signal?.aborted) throw new MtintError("interrupted", "aborted before it started", { cause: signal.reason });
     openCore(); // fails here, on the caller's thread, with a clear message
     if (!loadableVersions().includes(lua)) {
       const { openLua } = await import("../ffi/mod.ts");
@@ -305,11 +313,24 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
     const channel = new Channel();
     const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0);
+    const what = `mtint: creating the Lua ${lua} state`;
+    // The worker may never answer: a host module whose top-level await
+    // never settles, a worker that cannot start. Bounded, and abortable.
+    let stage = "starting its worker";
+    let giveUp: (err: Error) => void = () => {};
+    const timer = setTimeout(
+      () => giveUp(new Error(`${what}: gave up after ${createTimeout} ms ${stage}`)),
+      Math.min(createTimeout, 2 ** 31 - 1),
+    );
+    const onAbort = () => giveUp(new MtintError("interrupted", `aborted while ${stage}`, { cause: signal!.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
     const ready = await new Promise<Extract<Reply, { type: "ready" }>>((resolve, reject) => {
+      giveUp = reject;
       worker.onmessage = (event: MessageEvent<Reply>) => {
         const reply = event.data;
         if (typeof reply === "number") return;
         if (reply.type === "loaded") {
+          stage = host ? `importing the host module ${host} (a top-level await that never settles?)` : "creating it";
           worker.postMessage(
             {
               type: "create",
@@ -324,7 +345,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         } else if (reply.type === "ready") {
           resolve(reply);
         } else if (reply.type === "failed") {
-          reject(new Error(`mtint: creating the Lua ${lua} state: ${reply.message}`));
+          reject(new Error(`${what}: ${reply.message}`));
         }
       };
       worker.onerror = (event: ErrorEvent) => {
@@ -334,6 +355,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }).catch((err) => {
       worker.terminate();
       throw err;
+    }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     });
     return new LuaWorker(worker, channel, lua, ready, timeout, Object.values(functions));
   }
@@ -364,6 +388,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         return Promise.reject(new MtintError("interrupted", "aborted before it started", { cause: signal.reason }));
       }
       const encoded = encodeList("args", args, this.#integers);
+      this.#checkOpen(); // a getter may have closed it
       let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
       const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
       const call: Call = {
@@ -491,7 +516,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       answer[0] = ANSWER_VALUES;
       answer.set(values, 1);
     } catch (err) {
-      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOfThrown(err))]);
+      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOf(err))]);
     }
     if (!this.#closing && !this.#failure) this.#core.reply(this.id, token, answer);
   }
@@ -574,25 +599,31 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })),
       );
     }
+    // The grace is for the state to stop once its thread runs, which the
+    // shared buffer shows at once; the worker's message may come later
+    // (tests/hostile/recovery.ts). A worker that fails meanwhile has
+    // stopped too.
+    const stopped = (number: number) =>
+      Promise.race([this.#channel.finished(number, grace, WAKE_BOUND), closed.then(() => true)]);
     const running = this.#running;
     if (running) {
       this.#core.interruptCall(this.id, running.seq);
-      const wait = delay(grace);
-      const outcome = await Promise.race([running.done, wait.promise]);
-      wait.cancel();
-      if (outcome === "timeout") return this.#stuck(grace, "did not stop its running call");
+      if (!await stopped(running.number)) {
+        return this.#stuck(grace, "did not stop its running call");
+      }
+      this.#finish(running, null); // unless the result comes as a message
+      await running.done;
     }
     const seq = ++this.#seq;
-    if (!this.#failure) this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
-    const wait = delay(grace);
-    const outcome = await Promise.race([closed, wait.promise]);
-    wait.cancel();
-    if (outcome === "timeout" && !this.#failure) {
-      this.#core.interruptCall(this.id, seq); // finalizers that run too long
-      const again = delay(grace);
-      const second = await Promise.race([closed, again.promise]);
-      again.cancel();
-      if (second === "timeout") return this.#stuck(grace, "did not finish closing (its finalizers)");
+    if (!this.#failure) {
+      const number = this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
+      if (!await stopped(number)) {
+        this.#core.interruptCall(this.id, seq); // finalizers that run too long
+        if (!await stopped(number)) {
+          return this.#stuck(grace, "did not finish closing (its finalizers)");
+        }
+      }
+      await closed; // the worker posts it right after finishing
     }
     this.#worker.terminate();
     orphans.unregister(this);
@@ -601,7 +632,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #stuck(grace: number, what: string): never {
     const err = new Error(
       `mtint: LuaWorker ${this.id} ${what} within ${grace} ms; it is blocked in a C function ` +
-        "that no interrupt can reach, and its thread keeps running (see README: Running untrusted Lua)",
+        "that no interrupt can reach (or, with a grace of a few ms, its thread got no CPU in time), " +
+        "and its thread keeps running (see README: Running untrusted Lua)",
     );
     this.#fail(err); // the call it gave up on will never report
     this.#worker.terminate();
@@ -666,9 +698,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       : this.#closing
       ? { cause: "close", detail: "the LuaWorker closed" }
       : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
+    const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
     this.#settle(call, () => {
       try {
-        call.resolve(decodeResult(bytes, cancellation));
+        call.resolve(decodeResult(bytes, cancellation, deadline));
       } catch (err) {
         call.reject(err);
       }

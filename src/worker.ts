@@ -7,7 +7,7 @@
  * @module
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput } from "./codec.ts";
+import { decodeList, encodeList, type LuaInput, messageOf } from "./codec.ts";
 import { type CallRequest, Channel, CLOSE, DEFINE, RESET, VIA_MESSAGE } from "./channel.ts";
 import { HOST_CALL_ERROR, HOST_CALL_OK, HOST_CALL_WAIT, type Reply, type Request } from "./protocol.ts";
 
@@ -36,13 +36,12 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** host.<name>(...) from Lua: runs a host module's function and replies
  * through mth_reply, or asks the creator's thread to run one of its own and
- * gives the native side the token of the answer to wait for. */
+ * gives the native side the token of the answer to wait for. Whatever a
+ * function throws or returns becomes values or an error message: an
+ * exception must not unwind through the native frames of the running call
+ * (it would end the worker). */
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
@@ -53,17 +52,36 @@ function callHost(fn: number, args: Uint8Array): number {
     return HOST_CALL_WAIT;
   }
   const [name, f] = hostFunctions[fn];
+  let answer: Uint8Array;
+  let status = HOST_CALL_OK;
   try {
     const result = f(...decodeList(args));
-    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+    if (
+      (typeof result === "object" || typeof result === "function") && result !== null &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
       throw new TypeError(`returned a Promise; host functions must be synchronous`);
     }
-    lib.reply(state, encodeList(name, result === undefined ? [] : [result as LuaInput], integers));
-    return HOST_CALL_OK;
+    answer = encodeList(name, result === undefined ? [] : [result as LuaInput], integers);
   } catch (err) {
-    lib.reply(state, utf8.encode(messageOf(err)));
-    return HOST_CALL_ERROR;
+    answer = utf8.encode(messageOf(err));
+    status = HOST_CALL_ERROR;
   }
+  lib.reply(state, answer);
+  return status;
+}
+
+/** print() and host.post() from Lua: 0, or 1 when the worker could not
+ * pass the text or value on (raised in Lua). */
+function guarded(f: (bytes: Uint8Array) => void): (bytes: Uint8Array) => number {
+  return (bytes) => {
+    try {
+      f(bytes);
+      return 0;
+    } catch {
+      return 1;
+    }
+  };
 }
 
 type CreateRequest = Extract<Request, { type: "create" }>;
@@ -97,8 +115,8 @@ function openState(): void {
   if (created === null) throw new Error("out of memory creating the Lua state");
   state = created;
   freeCallbacks = lib.callbacks(state, {
-    print: (bytes) => console.log(text.decode(bytes)),
-    post: (bytes) => reply({ type: "post", bytes }, [bytes.buffer]),
+    print: guarded((bytes) => console.log(text.decode(bytes))),
+    post: guarded((bytes) => reply({ type: "post", bytes }, [bytes.buffer])),
     call: callHost,
   });
   hostFunctions.forEach(([name], i) => defineFunction(name, i));

@@ -7,6 +7,13 @@
 #include <string.h>
 
 #include "codec.h"
+#include "world.h"
+
+/* Encoding asks whether its call was cancelled once per this many values. */
+#define CANCEL_CHECK_EVERY 4096
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* --- output buffer ------------------------------------------------------ */
 
@@ -25,7 +32,11 @@ static int buf_grow(mt_buf *b, size_t more) {
   return 1;
 }
 
+/* A buffer that grew past this for a large value is not kept for the next. */
+#define BUF_KEEP (1u << 20)
+
 void buf_reset(mt_buf *b) {
+  if (b->cap > BUF_KEEP) buf_free(b);
   b->len = 0;
   b->oom = 0;
 }
@@ -55,7 +66,10 @@ void buf_str(mt_buf *b, const char *s, size_t n) {
 
 typedef struct {
   lua_State *L;
+  mt_world *w; /* NULL: nothing to cancel */
   mt_buf *out;
+  size_t start;  /* out->len when encoding began */
+  size_t values; /* values encoded so far (CODEC_MAX_VALUES) */
   const void *path_tables[CODEC_MAX_DEPTH]; /* tables on the current path */
   char path[256];
   size_t path_len;
@@ -104,6 +118,8 @@ static size_t path_push_key(encoder *e, int key) {
   lua_State *L = e->L;
   int n;
   if (lua_type(L, key) == LUA_TSTRING) n = snprintf(e->path + old, sizeof e->path - old, ".%s", lua_tostring(L, key));
+  else if (lua_type(L, key) == LUA_TBOOLEAN)
+    n = snprintf(e->path + old, sizeof e->path - old, "[%s]", lua_toboolean(L, key) ? "true" : "false");
   else n = snprintf(e->path + old, sizeof e->path - old, "[%.17g]", (double)lua_tonumber(L, key));
   if (n > 0 && old + (size_t)n < sizeof e->path) e->path_len += (size_t)n;
   else e->path_len = sizeof e->path - 1;
@@ -111,6 +127,19 @@ static size_t path_push_key(encoder *e, int key) {
 }
 
 static int encode_value(encoder *e, int idx, int depth);
+
+/* Counts one more value; 0 (with the reason) past a limit or once the
+** call is cancelled. */
+static int count_value(encoder *e) {
+  if (++e->values > CODEC_MAX_VALUES) return fail(e, "the value holds more than " STR(CODEC_MAX_VALUES) " values (the limit)");
+  if (e->out->len - e->start > CODEC_MAX_BYTES)
+    return fail(e, "the value takes more than " STR(CODEC_MAX_BYTES) " bytes encoded (the limit)");
+  if (e->values % CANCEL_CHECK_EVERY == 0 && e->w && e->w->u && mt_call_cancelled(e->w->u)) {
+    snprintf(e->why, e->why_len, "cancelled");
+    return 0;
+  }
+  return 1;
+}
 
 static void encode_number(encoder *e, int idx) {
 #if MT_HAS_INTEGERS
@@ -167,16 +196,17 @@ static int encode_table(encoder *e, int idx, int depth) {
   while (lua_next(L, idx) != 0) {
     int key = lua_gettop(L) - 1;
     int kt = lua_type(L, key);
-    if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
       lua_pop(L, 2);
       char reason[96];
-      snprintf(reason, sizeof reason, "a table key of type %s cannot cross (only strings and numbers)", lua_typename(L, kt));
+      snprintf(reason, sizeof reason, "a table key of type %s cannot cross (only strings, numbers and booleans)",
+               lua_typename(L, kt));
       return fail(e, reason);
     }
     size_t old = path_push_key(e, key);
     /* Keys go out as they are; lua_tostring would change a number key in
-    ** place and confuse lua_next. */
-    int ok = kt == LUA_TSTRING ? encode_value(e, key, depth + 1) : (encode_number(e, key), 1);
+    ** place and confuse lua_next (encode_value converts strings only). */
+    int ok = encode_value(e, key, depth + 1);
     ok = ok && encode_value(e, key + 1, depth + 1);
     e->path_len = old;
     lua_pop(L, 1);
@@ -190,6 +220,7 @@ static int encode_table(encoder *e, int idx, int depth) {
 
 static int encode_value(encoder *e, int idx, int depth) {
   lua_State *L = e->L;
+  if (!count_value(e)) return 0;
   switch (lua_type(L, idx)) {
     case LUA_TNIL: buf_u8(e->out, TAG_NIL); return 1;
     case LUA_TBOOLEAN: buf_u8(e->out, lua_toboolean(L, idx) ? TAG_TRUE : TAG_FALSE); return 1;
@@ -197,6 +228,7 @@ static int encode_value(encoder *e, int idx, int depth) {
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
+      if (n > CODEC_MAX_BYTES) return fail(e, "a string longer than " STR(CODEC_MAX_BYTES) " bytes (the limit)");
       buf_u8(e->out, utf8_valid((const unsigned char *)s, n) ? TAG_STR : TAG_BYTES);
       buf_str(e->out, s, n);
       return 1;
@@ -213,7 +245,10 @@ static int encode_value(encoder *e, int idx, int depth) {
 int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root) {
   encoder e;
   e.L = L;
+  e.w = world_of(L);
   e.out = out;
+  e.start = out->len;
+  e.values = 0;
   e.why = why;
   e.why_len = why_len;
   buf_u32(out, (uint32_t)n);
@@ -225,6 +260,10 @@ int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t 
     snprintf(why, why_len, "%s: out of memory", root);
     return 0;
   }
+  if (out->len - e.start > CODEC_MAX_BYTES) {
+    snprintf(why, why_len, "%s: the values take more than " STR(CODEC_MAX_BYTES) " bytes encoded (the limit)", root);
+    return 0;
+  }
   return 1;
 }
 
@@ -232,6 +271,7 @@ int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t 
 
 typedef struct {
   const uint8_t *p, *end;
+  size_t values; /* values decoded so far (CODEC_MAX_VALUES) */
 } reader;
 
 static int need(reader *r, size_t n) { return (size_t)(r->end - r->p) >= n; }
@@ -245,7 +285,11 @@ static int read_u32(reader *r, uint32_t *v) {
 
 static int push_value(lua_State *L, reader *r, int depth) {
   if (!need(r, 1) || depth > CODEC_MAX_DEPTH) return 0;
-  luaL_checkstack(L, 3, "decoding a value");
+  if (++r->values > CODEC_MAX_VALUES) {
+    lua_pushliteral(L, "more than " STR(CODEC_MAX_VALUES) " values in one crossing (the limit)");
+    return -1;
+  }
+  luaL_checkstack(L, 5, "decoding a value");
   uint8_t tag = *r->p++;
   uint32_t n;
   switch (tag) {
@@ -295,9 +339,25 @@ static int push_value(lua_State *L, reader *r, int depth) {
         int ok;
         if (tag == TAG_MAP && (ok = push_value(L, r, depth + 1)) != 1) return ok;
         if ((ok = push_value(L, r, depth + 1)) != 1) return ok;
-        if (tag == TAG_ARRAY) lua_rawseti(L, -2, (int)i + 1);
-        else if (lua_isnil(L, -2)) lua_pop(L, 2); /* cannot happen from codec.ts */
-        else lua_rawset(L, -3);
+        if (tag == TAG_ARRAY) {
+          lua_rawseti(L, -2, (int)i + 1);
+          continue;
+        }
+        /* codec.ts refuses these keys, and keys that are the same in Lua
+        ** (a Map with two Uint8Arrays of the same bytes, or 1 and 1n). */
+        if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) != lua_tonumber(L, -2))) {
+          lua_pushliteral(L, "a table key is nil or NaN");
+          return -1;
+        }
+        lua_pushvalue(L, -2);
+        lua_rawget(L, -4);
+        int taken = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (taken) {
+          lua_pushliteral(L, "a table has two keys that are the same Lua value");
+          return -1;
+        }
+        lua_rawset(L, -3);
       }
       return 1;
     }
@@ -306,10 +366,14 @@ static int push_value(lua_State *L, reader *r, int depth) {
 }
 
 int codec_push(lua_State *L, const uint8_t *data, size_t len) {
-  reader r = {data, data + len};
+  reader r = {data, data + len, 0};
   uint32_t n;
   int top = lua_gettop(L);
   if (len == 0) return 0;
+  if (len > (size_t)CODEC_MAX_BYTES + 4) {
+    lua_pushliteral(L, "more than " STR(CODEC_MAX_BYTES) " bytes in one crossing (the limit)");
+    return -1;
+  }
   if (!read_u32(&r, &n) || n > len) goto malformed;
   luaL_checkstack(L, (int)n + 3, "too many values");
   for (uint32_t i = 0; i < n; i++) {

@@ -7,10 +7,12 @@
 **   0x05 string       u32 length, UTF-8 bytes
 **   0x06 bytes        u32 length, bytes (a Lua string that is not UTF-8)
 **   0x07 array        u32 n, n values (a table with keys 1..n)
-**   0x08 map          u32 n, n (key, value) pairs; keys are strings or numbers
+**   0x08 map          u32 n, n (key, value) pairs; keys are strings, bytes,
+**                     numbers or booleans, all different
 **
 ** A list of values is a u32 count followed by the values. src/codec.ts is
-** the other half; the two must agree byte for byte.
+** the other half; the two must agree byte for byte, and on the limits
+** below (tests/codec.test.ts compares them).
 */
 #ifndef MTINT_CODEC_H
 #define MTINT_CODEC_H
@@ -33,6 +35,12 @@ enum {
 };
 
 #define CODEC_MAX_DEPTH 100
+/* Most values one crossing holds: every value, key and table counts, a
+** table met at several places counts at each (so a few shared subtables
+** cannot stand for millions of copies). */
+#define CODEC_MAX_VALUES 4194304 /* 2^22 */
+/* Most bytes one encoded crossing takes. */
+#define CODEC_MAX_BYTES 67108864 /* 2^26, 64 MiB */
 
 /* A growable output buffer (malloc'd; not Lua memory, so encoding never
 ** raises and never counts against the state's memory limit). */
@@ -52,13 +60,16 @@ void buf_str(mt_buf *b, const char *s, size_t n); /* u32 length + bytes */
 
 /* Encodes `n` values from stack index `first` (a u32 count, then each).
 ** Returns 1, or 0 with a message in `why` ("<path>: <reason>") when a
-** value cannot cross. Uses no Lua memory beyond a stack slot or two. */
+** value cannot cross, passes a limit above, or the running host call is
+** cancelled (checked as it goes; `why` is then "cancelled"). Uses no Lua
+** memory beyond a stack slot or two, and runs no Lua code. */
 int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root);
 
 /* Pushes a list of values decoded from `data`. Returns the number pushed,
-** or -1 with a message on the stack when the bytes are malformed or a
-** value cannot exist in this Lua (a bigint without integers). May raise
-** (out of memory): call it protected. */
+** or -1 with a message on the stack when the bytes are malformed, pass a
+** limit, or a value cannot exist in this Lua (a bigint without integers,
+** a NaN key, two keys that are the same Lua value). May raise (out of
+** memory): call it protected. */
 int codec_push(lua_State *L, const uint8_t *data, size_t len);
 
 #endif

@@ -21,6 +21,7 @@ typedef struct {
   const uint8_t *args;
   size_t args_len;
   int bad_args; /* the arguments could not be decoded */
+  int load_memory; /* compiling the chunk ran out of memory */
 } run_request;
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
 static int open_protected(lua_State *L) {
   create_request *c = lua_touserdata(L, 1);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
+  finalizers_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);
@@ -156,7 +158,14 @@ static int protected_run(lua_State *L) {
   lua_pushlstring(L, r->name, r->name_len);
   lua_concat(L, 2); /* "=name": error messages say `name:line:` */
   const char *chunkname = lua_tostring(L, 1);
-  if (mt_loadtext(L, r->chunk, r->chunk_len, chunkname) != LUA_OK) {
+  int status = mt_loadtext(L, r->chunk, r->chunk_len, chunkname);
+  /* Out of memory (or cancelled, which fails every allocation) while
+  ** compiling is no syntax error: classify() reports it. */
+  if (status != LUA_OK && (status != LUA_ERRSYNTAX || mt_call_cancelled(r->w->u))) {
+    r->load_memory = status == LUA_ERRMEM;
+    return lua_error(L);
+  }
+  if (status != LUA_OK) {
     size_t len;
     const char *msg = lua_tolstring(L, -1, &len);
     h->err_line = syntax_line(msg, r->name, r->name_len);
@@ -192,7 +201,7 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
     buf_u32(&h->out, 0);
     return;
   }
-  if (status == LUA_ERRMEM) {
+  if (status == LUA_ERRMEM || r->load_memory) {
     static const char msg[] = "not enough memory";
     write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, h->trace);
     buf_u32(&h->out, 0);
@@ -253,10 +262,12 @@ static int run_protected(lua_State *L) {
   ** and returned before the hook could raise it again. */
   if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, r);
   w->fail_alloc = 0;
-  /* Lua 5.1 has no emergency collection: after an allocation failed it
-  ** stays full until someone collects, and collecting may itself need a
-  ** little memory (to shrink the string table). */
-  if (status == LUA_ERRMEM) {
+  /* Lua 5.1 and LuaJIT have no emergency collection: after an allocation
+  ** failed at the limit the state stays full until someone collects, also
+  ** when the script caught the error and returned (the next call would
+  ** fail), and collecting may itself need a little memory (to shrink the
+  ** string table). */
+  if (status == LUA_ERRMEM || r->load_memory || w->refused) {
     w->limit_lifted = 1;
     lua_gc(L, LUA_GCCOLLECT, 0);
     w->limit_lifted = 0;
@@ -271,7 +282,7 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
                            uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms) {
   mt_host *h = w->host;
   lua_State *L = h->L;
-  run_request r = {w, chunk, name, chunk_len, name_len, args, args_len, 0};
+  run_request r = {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0};
   h->seq = (uint64_t)seq;
   h->err_src[0] = '\0';
   h->err_line = 0;

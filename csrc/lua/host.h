@@ -10,8 +10,8 @@
 /* Callbacks into the JavaScript of the worker thread. They run on the
 ** owner thread, inside the FFI call that runs Lua, and return normally:
 ** errors come back as a status, so no longjmp ever crosses JavaScript. */
-typedef void (*mt_print_cb)(const uint8_t *text, uint32_t len);
-typedef void (*mt_post_cb)(const uint8_t *values, uint32_t len);
+typedef int32_t (*mt_print_cb)(const uint8_t *text, uint32_t len); /* nonzero: failed */
+typedef int32_t (*mt_post_cb)(const uint8_t *values, uint32_t len);  /* nonzero: failed */
 typedef int32_t (*mt_call_cb)(int32_t fn, const uint8_t *args, uint32_t len);
 
 /* What the call callback returns (src/protocol.ts has the same): the
@@ -52,6 +52,9 @@ void sandbox_open(lua_State *L, int full);
 void loaders_install(lua_State *L);
 /* Cuts the opened libraries down to the safe preset (allowlist.c). */
 void allowlist_apply(lua_State *L);
+/* 5.2, 5.3: an error in a __gc metamethod no longer fails a later call
+** (finalizers.c). */
+void finalizers_install(lua_State *L);
 int luaopen_mtint(lua_State *L);
 /* Preloads `host` and `mtint`, and routes print() to the worker. */
 void hostlib_open(lua_State *L);

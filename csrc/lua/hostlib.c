@@ -33,7 +33,7 @@ static int h_post(lua_State *L) {
   lua_settop(L, 1);
   buf_reset(&h->scratch);
   if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post")) return luaL_error(L, "%s", why);
-  h->post(h->scratch.data, (uint32_t)h->scratch.len);
+  if (h->post(h->scratch.data, (uint32_t)h->scratch.len) != 0) return luaL_error(L, "host.post: the worker could not post the value");
   return 0;
 }
 
@@ -169,7 +169,7 @@ static int h_print(lua_State *L) {
   luaL_pushresult(&b);
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
-  h->print((const uint8_t *)s, (uint32_t)len);
+  if (h->print((const uint8_t *)s, (uint32_t)len) != 0) return luaL_error(L, "print: the worker could not write the text");
   return 0;
 }
 
