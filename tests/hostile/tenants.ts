@@ -195,9 +195,12 @@ export const cases: HostileCase[] = [{
     // "process" reaches the victim and the granted worker; the victim
     // reaches neither (a grant is one way).
     assert.deepEqual(
-      await everywhere.run("local m = require('mtint') return m.interrupt(..., false), m.interrupt(select(2, ...), false)", {
-        args: [v.main, granted.id],
-      }),
+      await everywhere.run(
+        "local m = require('mtint') return m.interrupt(..., false), m.interrupt(select(2, ...), false)",
+        {
+          args: [v.main, granted.id],
+        },
+      ),
       [true, true],
     );
     const [reached, msg] = await v.w.run("return pcall(require('mtint').interrupt, ...)", { args: [granted.id] });
