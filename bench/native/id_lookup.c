@@ -33,21 +33,28 @@ static double per_call(long n, uint64_t t0) { return (double)(mt_now_ns() - t0) 
     printf("%s %.1f\n", key, best);                                                  \
   } while (0)
 
+#define TARGETS 64
+
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 2000000;
-  char a_main, b_main, b_co;
+  char a_main, b_main, b_co[TARGETS];
   mt_universe *a = mt_universe_open(&ops, NULL, &a_main, 1);
   mt_universe *b = mt_universe_open(&ops, NULL, &b_main, 1);
-  uint64_t own = mt_main_id(a), other = mt_id_of(b, &b_co, 1);
-  uint64_t never = other ^ 0x5A5A5A5A5Aull;
-  MEASURE("interrupt_once", n, mt_interrupt(other, MT_ONCE, NULL));
-  MEASURE("interrupt_withdraw", n, mt_interrupt(other, MT_NONE, NULL));
-  MEASURE("id_known_live", n, mt_id_known(other));
-  MEASURE("id_known_never", n, mt_id_known(never + (uint64_t)(i & 1023)));
+  /* Several targets, cycled, so that no compiler hoists a lookup. */
+  uint64_t other[TARGETS], never[TARGETS];
+  for (int i = 0; i < TARGETS; i++) {
+    other[i] = mt_id_of(b, &b_co[i], 1);
+    never[i] = other[i] ^ 0x5A5A5A5A5Aull;
+  }
+  uint64_t own = mt_main_id(a);
+  MEASURE("interrupt_once", n, mt_interrupt(other[i & (TARGETS - 1)], MT_ONCE, NULL));
+  MEASURE("interrupt_withdraw", n, mt_interrupt(other[i & (TARGETS - 1)], MT_NONE, NULL));
+  MEASURE("id_known_live", n, mt_id_known(other[i & (TARGETS - 1)]));
+  MEASURE("id_known_never", n, mt_id_known(never[i & (TARGETS - 1)]));
 #ifdef MTINT_SCOPES
   MEASURE("scoped_interrupt_own", n, mt_interrupt_from(a, own, MT_ONCE, NULL));
-  MEASURE("scoped_interrupt_other_tenant", n, mt_interrupt_from(a, other, MT_ONCE, NULL));
-  MEASURE("scoped_interrupt_never", n, mt_interrupt_from(a, never, MT_ONCE, NULL));
+  MEASURE("scoped_interrupt_other_tenant", n, mt_interrupt_from(a, other[i & (TARGETS - 1)], MT_ONCE, NULL));
+  MEASURE("scoped_interrupt_never", n, mt_interrupt_from(a, never[i & (TARGETS - 1)], MT_ONCE, NULL));
 #else
   (void)own;
 #endif
