@@ -168,6 +168,43 @@ export const cases: HostileCase[] = [{
     await v.w.close();
   },
 }, {
+  name: "forged interruptible objects (debug.setmetatable on other userdata) reach nothing",
+  async run(lua) {
+    const v = await victim(lua);
+    await using attacker = await LuaWorker.create({ lua, libs: "full" });
+    const messages = v.w.messages();
+    const looping = v.w.run(VICTIM_LOOP);
+    assert.equal((await messages.next()).value, "running");
+    const [forged] = await attacker.run(`
+      local mtint = require("mtint")
+      local mt = debug.getmetatable(mtint.interruptible(mtint.id()))
+      local forged = { io.tmpfile() }
+      if newproxy then forged[#forged + 1] = newproxy(false) end
+      for _, x in pairs(debug.getregistry()) do
+        if type(x) == "userdata" then forged[#forged + 1] = x end
+      end
+      for _, u in ipairs(forged) do
+        local old = debug.getmetatable(u)
+        debug.setmetatable(u, mt)
+        for _, flag in ipairs({ false, true }) do
+          local ok, reached = pcall(mtint.interrupt, u, flag)
+          assert(not (ok and reached), "a forged object reached something")
+          ok, reached = pcall(mt.__index.interrupt, u, flag)
+          assert(not (ok and reached), "a forged object reached something")
+        end
+        pcall(mt.__index.id, u)
+        pcall(tostring, u)
+        mt.__gc(u)
+        debug.setmetatable(u, old)
+      end
+      return #forged`);
+    assert.ok((forged as number) >= 2);
+    v.w.send("stop");
+    assert.deepEqual(await looping, [0]);
+    assert.deepEqual(await v.w.run("return 1"), [1]);
+    await v.w.close();
+  },
+}, {
   name: "a host that grants the scope sees interrupts work between workers, one way",
   async run(lua) {
     const v = await victim(lua);
