@@ -57,9 +57,11 @@ static uint32_t slot_alloc(uint64_t *id) {
     s = slot_at(index);
   }
   if (index != NO_SLOT) {
-    /* One internal value encodes to 0, which is not an id: skip it. */
-    do *id = id_encode(((uint64_t)s->gen++ << SLOT_BITS) | index);
-    while (*id == 0);
+    /* The one internal value that encodes to 0 is not an id: skip it,
+    ** unless that used up the slot's generations. */
+    *id = id_encode(((uint64_t)s->gen++ << SLOT_BITS) | index);
+    if (*id == 0) *id = s->gen < GEN_LIMIT ? id_encode(((uint64_t)s->gen++ << SLOT_BITS) | index) : 0;
+    if (*id == 0) index = NO_SLOT; /* the slot stays out of circulation */
   }
   pthread_mutex_unlock(&slots_lock);
   return index;
