@@ -54,3 +54,19 @@ eachVersion("scripts reach their own state by default; JavaScript reaches every 
   assert.deepEqual(await a.run("local m = require('mtint') return m.interrupt(m.id(), false)"), [true]);
   assert.ok(Math.abs(a.id - b.id) > 2 ** 20, `consecutive workers' ids ${a.id} and ${b.id} are far apart`);
 });
+
+test("grants survive the grantee's reset(); the granted worker's reset ends them", async () => {
+  const lua = luaVersions[0];
+  await using b = await LuaWorker.create({ lua });
+  await using a = await LuaWorker.create({ lua, interrupts: [b] });
+  const reach = (id: number) => a.run("return pcall(require('mtint').interrupt, ..., false)", { args: [id] });
+  assert.deepEqual(await reach(b.id), [true, true]);
+  await a.reset();
+  assert.deepEqual(await reach(b.id), [true, true]);
+  await b.reset(); // a new state, not the one granted
+  const [ok, err] = await reach(b.id);
+  assert.equal(ok, false);
+  assert.equal(err, `${error.unknown_object}: interruptible id ${b.id}`);
+  await a.reset(); // the grant's state is gone: skipped, not an error
+  assert.deepEqual(await a.run("return 1"), [1]);
+});
