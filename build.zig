@@ -31,6 +31,9 @@ const core_sources = [_][]const u8{
     "csrc/core/watchdog.c",
     "csrc/core/mailbox.c",
     "csrc/core/exports.c",
+    "csrc/core/idcipher.c",
+    "csrc/core/scope.c",
+    "csrc/core/pins.c",
 };
 
 const lua_sources = [_][]const u8{

@@ -27,8 +27,8 @@ const g = globalThis as any;
 const [section, version, n, size, mode] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
 if (section === "registry") {
   const res = { figures: [], notes: [], samples: {}, times: {}, engines: {} } as unknown as Results;
-  const lua = await LuaWorker.create({ lua: version as LuaVersion });
   const other = await LuaWorker.create({ lua: version as LuaVersion });
+  const lua = await LuaWorker.create({ lua: version as LuaVersion, interrupts: [other] });
   await registryScale(res, version, lua, other, Number(n));
   await lua.close();
   await other.close();

@@ -66,6 +66,11 @@ const SECTIONS: [string, string, string][] = [
     "`bench/native/floors.c`, built with `zig cc -O2` and run in each runtime's run: what the mechanisms under the figures above cost here without Lua or JavaScript.",
   ],
   [
+    "ids",
+    "Lookup by id in the core (issue 17)",
+    "`bench/native/id_lookup.c`, built with `zig cc -O2` against `csrc/core`: decoding the keyed id permutation and checking a script's scope, without Lua or JavaScript; best of 7 rounds.",
+  ],
+  [
     "dropin",
     "The drop-in module under the stock interpreters",
     "`LUA_CPATH=zig-out/lib/<v>/?.so lua5.x bench/lua/{calls,registry}.lua` (LuaJIT with `-joff`): the same library as a plain C module, as the rock is used; runtime-independent, measured once.",

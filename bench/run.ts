@@ -13,7 +13,7 @@
  *   --no-dropin             skip the drop-in module under the stock interpreters
  *                           (runtime-independent: scripts/bench.sh runs it under Deno only)
  *   --only a,b              only these sections: latency, calls, registry, roundtrip,
- *                           deadline, mailbox, functions, runaway, pool, cpu, dropin, floors
+ *                           deadline, mailbox, functions, runaway, pool, cpu, dropin, floors, ids
  *   --out FILE              where to write the JSON (default bench/results/<runtime>.json)
  *
  * @module
@@ -47,6 +47,7 @@ import {
   summary,
 } from "./sections/latency.ts";
 import { floors } from "./sections/floors.ts";
+import { idLookup } from "./sections/ids.ts";
 import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
 import { callerFunctions } from "./sections/functions.ts";
@@ -117,8 +118,9 @@ const baseline = registryStats();
 for (const v of chosen) {
   const t0 = nowNs();
   if (wants("roundtrip")) await createAndIdle(res, v, idleWorkers);
-  const lua = await LuaWorker.create({ lua: v });
+  // The scripts of `lua` interrupt `other` (calls, registry): granted.
   const other = await LuaWorker.create({ lua: v });
+  const lua = await LuaWorker.create({ lua: v, interrupts: [other] });
   res.engines[v] = lua.engine;
   if (wants("roundtrip")) {
     await runRoundTrip(res, v, lua, counts);
@@ -193,6 +195,10 @@ if (wants("pool")) {
 if (wants("floors")) {
   floors(res, quick ? 300 : 2000, quick ? 50 : 200);
   log("floors done");
+}
+if (wants("ids")) {
+  idLookup(res, quick ? 200_000 : 2_000_000);
+  log("ids done");
 }
 if (wants("dropin") && !argv.includes("--no-dropin")) {
   for (const v of chosen) dropin(res, v, callN, registryN);

@@ -70,6 +70,7 @@ export const loader: Loader = {
         };
       },
       define: (p, index, name) => s.mth_define(p, index, nonEmpty(name), name.length),
+      grant: (p, id) => s.mth_grant(p, id),
       reply: (p, bytes) => s.mth_reply(p, nonEmpty(bytes), bytes.length),
       id: (p) => s.mth_id(p),
       version: () => new CString(s.mth_version()).toString(),

@@ -35,6 +35,7 @@ export const loader: Loader = {
         };
       },
       define: (p, index, name) => s.mth_define(state(p), index, nonEmpty(name), name.length),
+      grant: (p, id) => s.mth_grant(state(p), id),
       reply: (p, bytes) => s.mth_reply(state(p), nonEmpty(bytes), bytes.length),
       id: (p) => s.mth_id(state(p)),
       version: () => Deno.UnsafePointerView.getCString(s.mth_version()!),

@@ -65,6 +65,8 @@ export interface LuaLib {
   /** 0, or -1 when the state is out of memory. */
   define(state: Pointer, index: number, name: Uint8Array): number;
   reply(state: Pointer, bytes: Uint8Array): void;
+  /** Lets the state's scripts reach the state with main id `id`: 0, -1 not a live state's id, -2 out of memory. */
+  grant(state: Pointer, id: number): number;
   id(state: Pointer): number;
   version(): string;
   engine(): string;

@@ -64,7 +64,7 @@ export const luaSymbols = {
   mth_create: {
     parameters: [
       "f64", // memory limit in bytes, 0 for none
-      "i32", // flags: 1 full libraries, 2 LuaJIT's JIT on
+      "i32", // flags: 1 full libraries, 2 LuaJIT's JIT on, 4 scripts reach every id
     ],
     result: "pointer",
   },
@@ -96,6 +96,14 @@ export const luaSymbols = {
       "u32", // length
     ],
     result: "void",
+  },
+  /** Lets the state's scripts reach the state with this main id; 0, -1 not a live state's id, -2 out of memory. */
+  mth_grant: {
+    parameters: [
+      "pointer", // state
+      "f64", // main id of the state granted
+    ],
+    result: "i32",
   },
   /** The main state's id. */
   mth_id: { parameters: ["pointer"], result: "f64" },

@@ -16,6 +16,7 @@ import {
   ANSWER_VALUES,
   FLAG_FULL_LIBS,
   FLAG_JIT,
+  FLAG_REACH_ALL,
   type Reply,
   type Request,
   RESULT_CONVERT,
@@ -50,6 +51,17 @@ export interface LuaWorkerOptions {
   createTimeout?: number;
   /** Gives up creating the worker when aborted. */
   signal?: AbortSignal;
+  /**
+   * Which states the worker's scripts reach by id with `mtint.interrupt`,
+   * `mtint.interruptible` and interruptible objects. `"own"` (default): the
+   * worker's own main state and coroutines. `"process"`: every id in the
+   * process, as the rock. A list of LuaWorkers (or their `id`s, which must
+   * be live): those states and their coroutines, besides its own (a grant
+   * names the state a worker has then: its reset() ends the grant). Outside
+   * its scope an id behaves exactly as one that does not exist. JavaScript's
+   * `interrupt(id)` and `lua.interrupt()` reach every id whatever this says.
+   */
+  interrupts?: InterruptScope;
 }
 
 /**
@@ -58,6 +70,9 @@ export interface LuaWorkerOptions {
  * rejection is a Lua error at the call site.
  */
 export type LuaFunction = (...args: LuaValue[]) => unknown;
+
+/** Which states a worker's scripts reach by id: see {@link LuaWorkerOptions.interrupts}. */
+export type InterruptScope = "own" | "process" | readonly (LuaWorker | number)[];
 
 /** Options of {@link LuaWorker.run}. */
 export interface RunOptions {
@@ -146,6 +161,23 @@ function checkTimeout(timeout: unknown, what: string): number | undefined {
     throw new RangeError(`${what} must be a positive number of ms (Infinity for none), got ${describe(timeout)}`);
   }
   return timeout;
+}
+
+/** The scope option as a flag and the main ids granted; throws on bad input. */
+function checkScope(scope: unknown): { all: boolean; grants: number[] } {
+  if (scope === undefined || scope === "own") return { all: false, grants: [] };
+  if (scope === "process") return { all: true, grants: [] };
+  if (!Array.isArray(scope)) {
+    throw new TypeError(
+      `interrupts must be "own", "process" or an array of LuaWorkers and ids, got ${
+        typeof scope === "string" ? JSON.stringify(scope) : describe(scope)
+      }`,
+    );
+  }
+  const grants = scope.map((entry: unknown, i) =>
+    entry instanceof LuaWorker ? entry.id : checkId(entry, `interrupts[${i}] (a LuaWorker or its id)`)
+  );
+  return { all: false, grants };
 }
 
 /** Why a cancelled call stopped: the signal's reason, "timeout", or "close". */
@@ -280,6 +312,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       throw new RangeError(`memoryLimit must be a number of bytes >= 0, got ${describe(memoryLimit)}`);
     }
     const timeout = checkTimeout(options.timeout, "timeout");
+    const scope = checkScope(options.interrupts);
     if (options.jit !== undefined && typeof options.jit !== "boolean") {
       throw new TypeError(`jit must be a boolean, got ${describe(options.jit)}`);
     }
@@ -312,7 +345,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
     const channel = new Channel();
-    const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0);
+    const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0) |
+      (scope.all ? FLAG_REACH_ALL : 0);
     const what = `mtint: creating the Lua ${lua} state`;
     // The worker may never answer: a host module whose top-level await
     // never settles, a worker that cannot start. Bounded, and abortable.
@@ -337,6 +371,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
               version: lua,
               memoryLimit,
               flags,
+              grants: scope.grants,
               host,
               functions: Object.keys(functions),
               channel: channel.buffer,

@@ -8,6 +8,8 @@ import type { LuaVersion } from "../ffi/mod.ts";
 /** Flags of mth_create. */
 export const FLAG_FULL_LIBS = 1;
 export const FLAG_JIT = 2;
+/** Scripts reach every id in the process (`interrupts: "process"`). */
+export const FLAG_REACH_ALL = 4;
 
 /** Result kinds of mth_run (csrc/lua/host.h). */
 export const RESULT_OK = 0,
@@ -30,6 +32,8 @@ export type Request =
     version: LuaVersion;
     memoryLimit: number;
     flags: number;
+    /** Main ids of the states the scripts may reach besides their own. */
+    grants: number[];
     host?: string;
     /** Names of the creator's functions, host.<name> in Lua. */
     functions: string[];

@@ -109,8 +109,11 @@ async function create(msg: CreateRequest): Promise<void> {
   reply({ type: "ready", id: lib.id(state), version: lib.version(), engine: lib.engine() });
 }
 
-/** Creates the state with the worker's options: at start and at each reset. */
-function openState(): void {
+/** Creates the state with the worker's options: at start and at each reset.
+ * A grant (interrupts: [...]) must name a live state when the worker is
+ * created; at a reset, grants whose state has gone since are moot (ids are
+ * never reused) and skipped. */
+function openState(reset = false): void {
   const created = lib.create(options.memoryLimit, options.flags);
   if (created === null) throw new Error("out of memory creating the Lua state");
   state = created;
@@ -119,6 +122,11 @@ function openState(): void {
     post: guarded((bytes) => reply({ type: "post", bytes }, [bytes.buffer])),
     call: callHost,
   });
+  for (const id of options.grants) {
+    const status = lib.grant(state, id);
+    if (status === -1 && !reset) throw new RangeError(`interrupts: ${id} is not the id of a live LuaWorker`);
+    if (status === -2) throw new Error("out of memory granting interrupts");
+  }
   hostFunctions.forEach(([name], i) => defineFunction(name, i));
   callerFunctions.forEach((name, i) => name !== undefined && defineFunction(name, hostFunctions.length + i));
 }
@@ -156,7 +164,7 @@ function closeState(seq: number): void {
 function resetState(seq: number): Uint8Array {
   closeState(seq);
   try {
-    openState();
+    openState(true);
   } catch (err) {
     return new Uint8Array([1, ...utf8.encode(messageOf(err))]);
   }

@@ -64,7 +64,7 @@ eachVersion("stress: coroutines dying while interrupted, deep stacks, workers cl
   assert.equal((await deepMessages.next()).value, 0);
 
   // Spammer: another worker interrupting the deep one from Lua.
-  const spammer = await LuaWorker.create({ lua });
+  const spammer = await LuaWorker.create({ lua, interrupts: [deep] });
   const spamming = spammer.run(
     `
     local mtint, host = require("mtint"), require("host")

@@ -130,9 +130,9 @@ eachVersion("timeouts: per call and per worker", async (lua) => {
   assert.deepEqual(await w.run("return 'no limit'", { timeout: Infinity }), ["no limit"]);
 });
 
-eachVersion("mtint.interrupt from Lua in another worker reaches this one", async (lua) => {
+eachVersion("mtint.interrupt from Lua in another worker reaches this one when granted", async (lua) => {
   await using target = await LuaWorker.create({ lua });
-  await using other = await LuaWorker.create({ lua: luaVersions[0] });
+  await using other = await LuaWorker.create({ lua: luaVersions[0], interrupts: [target] });
   const running = (await started(target, SPIN_STARTED)).result;
   assert.deepEqual(await other.run("return require('mtint').interrupt(...)", { args: [target.id] }), [true]);
   assert.ok(isInterrupted(await rejection(running)));

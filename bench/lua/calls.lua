@@ -1,13 +1,15 @@
 -- Cost of the mtint calls from Lua, in ns per call, loop overhead removed.
--- Runs in a LuaWorker (... = calls, id of an idle other state) and, as the
+-- Runs in a LuaWorker (... = calls, id of an idle other state it was granted,
+-- id of a live state outside its scope) and, as the
 -- drop-in module, under the stock interpreters (... = calls); it prints
 -- "key value" lines there and returns a table in a worker.
 local mtint = require "mtint"
 local hosted, host = pcall(require, "host")
 local clock = hosted and host.clock or os.clock
-local n, other = ...
+local n, other, stranger = ...
 n = math.floor(tonumber(n) or 1000000)
 other = tonumber(other)
+stranger = tonumber(stranger)
 
 local function empty(k)
   local t0 = clock()
@@ -80,6 +82,8 @@ collectgarbage()
 collectgarbage()
 out.interrupt_unknown = cost(n / 10, interrupt_unknown, gone_id)
 out.pcall = cost(n / 10, pcall_only)
+-- Outside the scope, a live id must cost what an unknown one does.
+if stranger then out.interrupt_foreign = cost(n / 10, interrupt_unknown, stranger) end
 if other then
   out.interrupt_other = cost(n, interrupt, other)
   mtint.interrupt(other, false)

@@ -89,10 +89,13 @@ export async function luaCallCosts(
   other: LuaWorker,
   calls: number,
 ): Promise<void> {
-  const [out] = (await lua.run(luaSource("lua/calls.lua"), { args: [calls, other.id], name: "calls.lua" })) as Record<
-    string,
-    number
-  >[];
+  // A live state outside the scope of `lua`: it must look unknown, in time too.
+  const stranger = await LuaWorker.create({ lua: version as LuaVersion });
+  const [out] = (await lua.run(luaSource("lua/calls.lua"), {
+    args: [calls, other.id, stranger.id],
+    name: "calls.lua",
+  })) as Record<string, number>[];
+  await stranger.close();
   pushLuaCalls(res, version, out, "LuaWorker", calls);
 }
 
@@ -105,6 +108,7 @@ function pushLuaCalls(res: Results, version: string, out: Record<string, number>
     ["withdraw_co", "mtint.interrupt(id, false) from Lua, same coroutine", undefined],
     ["interrupt_other", "mtint.interrupt(id) from Lua, idle other state", "76–95 ns"],
     ["interrupt_unknown", "mtint.interrupt(id) from Lua, unknown id (pcall, raises)", undefined],
+    ["interrupt_foreign", "mtint.interrupt(id) from Lua, live id outside its scope (pcall, raises)", undefined],
     ["pcall", "pcall of an empty Lua function (for scale)", undefined],
   ];
   for (const [key, name, rock] of rows) {

@@ -53,7 +53,8 @@ MT_EXPORT int mtint_reply(double id, double token, const void *data, double len)
 ** state runs. */
 MT_EXPORT double mtint_memory_used(double id) {
   mt_slot *s;
-  if (slot_lock(as_id(id), &s) != MT_OK) return -1;
+  uint32_t index;
+  if (slot_lock(NULL, as_id(id), &s, &index) != MT_OK) return -1;
   const _Atomic size_t *meter = s->u->meter;
   double used = meter ? (double)atomic_load_explicit(meter, memory_order_relaxed) : -1;
   slot_unlock(s);

@@ -11,17 +11,18 @@
 #include "mtint_core.h"
 
 /*
-** Slots. An id is (generation << SLOT_BITS) | index: the index finds the
-** slot in O(1) without hashing, and the generation, bumped each time the
-** slot is reused, makes every id unique for the life of the process.
-** Generations start at GEN_FIRST, so the first id is about 1.2e10, not 1.
+** Slots. A slot's internal value is (generation << SLOT_BITS) | index: the
+** index finds the slot in O(1) without hashing, and the generation, bumped
+** each time the slot is reused, makes every value unique for the life of
+** the process. The id handed out is that value through a keyed
+** permutation (idcipher.c), so that ids cannot be guessed.
 */
 #define SLOT_BITS 24
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
 #define CHUNK_BITS 12
 #define SLOTS_PER_CHUNK (1u << CHUNK_BITS)
 #define MAX_CHUNKS (1u << (SLOT_BITS - CHUNK_BITS))
-#define GEN_FIRST 0x2C9u
+#define GEN_FIRST 1u
 #define GEN_LIMIT (1u << (53 - SLOT_BITS))
 #define NO_SLOT 0xFFFFFFFFu
 
@@ -43,6 +44,8 @@ typedef struct mt_slot {
   _Atomic uint64_t word;
   void *L;          /* constant while registered; written before `word` */
   mt_universe *u;   /* likewise */
+  _Atomic uint64_t tenant; /* u->tenant, likewise; atomic because lookups
+                              read it before they lock (scope checks) */
   uint32_t gen;     /* generation of the next id; under slots_lock */
   uint32_t link;    /* next on the free list or on a kick stack */
 } mt_slot;
@@ -76,6 +79,13 @@ struct mt_universe {
   const mt_ops *ops;
   void *ctx;
   uint64_t main_id;            /* 0 until known (drop-in on 5.1/LuaJIT) */
+  /* Interrupt scope: which tenants Lua code running here reaches by id
+  ** (mt_scope_*). Set by the owner before the first call; read only by
+  ** the owner's own lookups. */
+  uint64_t tenant;             /* never reused in the process; 0 = none */
+  int reach_all;
+  uint64_t *grants;            /* tenants granted, besides its own */
+  uint32_t ngrants;
   uint32_t next_free;          /* free list of universes; under universes_lock */
 
   _Atomic uint32_t kick_head;  /* stack of kicked slots (push: any thread,
@@ -126,8 +136,18 @@ void rearm_cancel(mt_universe *u);
 mt_universe *universe_from_handle(uint64_t handle);
 uint64_t universe_handle(const mt_universe *u);
 
-/* Registry (registry.c). */
-int slot_lock(uint64_t id, mt_slot **out);
+/* Ids (idcipher.c): a keyed permutation of [0, 2^53). */
+uint64_t id_encode(uint64_t value);
+uint64_t id_decode(uint64_t id);
+
+/* Registry (registry.c). `from` is the universe whose Lua code asks (its
+** scope applies), NULL for the host. An id outside the scope is unknown. */
+int slot_lock(const mt_universe *from, uint64_t id, mt_slot **out, uint32_t *index);
+/* Whether Lua code of `from` may reach a state of `tenant`. */
+int scope_reaches(const mt_universe *from, uint64_t tenant);
+/* The tenant of live id `id` if `from` reaches it, else 0; the same work
+** either way. */
+uint64_t slot_reach(const mt_universe *from, uint64_t id);
 void slot_unlock(mt_slot *s);
 void slot_retire(mt_universe *u, uint32_t index, int process);
 

@@ -63,7 +63,8 @@ int mt_mailbox_send(uint64_t id, const void *data, size_t len) {
   mt_message *m = message_new(data, len);
   if (m == NULL) return MT_FULL;
   mt_slot *s;
-  if (slot_lock(id, &s) != MT_OK) {
+  uint32_t index;
+  if (slot_lock(NULL, id, &s, &index) != MT_OK) {
     free(m);
     return MT_UNKNOWN;
   }
@@ -86,7 +87,8 @@ int mt_reply_send(uint64_t id, uint64_t token, const void *data, size_t len) {
   mt_message *m = message_new(data, len);
   if (m == NULL) return MT_FULL;
   mt_slot *s;
-  if (slot_lock(id, &s) != MT_OK) {
+  uint32_t index;
+  if (slot_lock(NULL, id, &s, &index) != MT_OK) {
     free(m);
     return MT_UNKNOWN;
   }

@@ -109,6 +109,32 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was);
 /* Nonzero if `id` is registered now. Any thread. */
 int mt_id_known(uint64_t id);
 
+/* --- scopes: what Lua code reaches by id (scope.c) ---------------------- */
+
+/* The _from variants act for Lua code running in universe `from` (NULL:
+** the host, which reaches every id): an id outside its scope is unknown,
+** with the same answer and the same work as an id never issued. A hosted
+** universe reaches its own ids only; a drop-in one, every id (as the rock). */
+int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mode *was);
+int mt_id_known_from(const mt_universe *from, uint64_t id);
+/* Lets the Lua code of `u` reach every id (`all` nonzero) or its own and
+** granted ones only. Owner thread, before it runs Lua. */
+void mt_scope_all(mt_universe *u, int all);
+/* Lets the Lua code of `u` reach the state whose main id is `main_id` and
+** its coroutines. Returns MT_OK, MT_UNKNOWN (not a live state's main id)
+** or MT_FULL. Owner thread, before it runs Lua. */
+int mt_scope_grant(mt_universe *u, uint64_t main_id);
+
+/* --- pins: ids kept known by interruptible objects (pins.c) ------------- */
+
+/* Pins `id` if `from` reaches it, live or pinned: it stays known to
+** mt_pinned_from after its target is gone, until every pin is dropped.
+** Returns MT_OK, MT_UNKNOWN or MT_FULL. Any thread. */
+int mt_pin(const mt_universe *from, uint64_t id);
+void mt_unpin(uint64_t id);
+/* Nonzero if `id` is pinned and `from` reaches it. */
+int mt_pinned_from(const mt_universe *from, uint64_t id);
+
 /* --- host calls -------------------------------------------------------- */
 
 /* Starts host call `seq` (positive, increasing per universe). Returns 0 if

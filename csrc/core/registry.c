@@ -56,7 +56,13 @@ static uint32_t slot_alloc(uint64_t *id) {
     slots_fresh++;
     s = slot_at(index);
   }
-  if (index != NO_SLOT) *id = ((uint64_t)s->gen++ << SLOT_BITS) | index;
+  if (index != NO_SLOT) {
+    /* The one internal value that encodes to 0 is not an id: skip it,
+    ** unless that used up the slot's generations. */
+    *id = id_encode(((uint64_t)s->gen++ << SLOT_BITS) | index);
+    if (*id == 0) *id = s->gen < GEN_LIMIT ? id_encode(((uint64_t)s->gen++ << SLOT_BITS) | index) : 0;
+    if (*id == 0) index = NO_SLOT; /* the slot stays out of circulation */
+  }
   pthread_mutex_unlock(&slots_lock);
   return index;
 }
@@ -75,11 +81,50 @@ static void slot_free(uint32_t index) {
 ** are retired, so a LOCK holder always sees a live universe whose owner
 ** thread has not exited.
 */
-int slot_lock(uint64_t id, mt_slot **out) {
-  if (id == 0 || id >= MT_ID_LIMIT) return MT_UNKNOWN;
-  mt_slot *s = slot_at((uint32_t)(id & SLOT_MASK));
-  if (s == NULL) return MT_UNKNOWN;
-  uint64_t w = atomic_load(&s->word);
+
+/* Stands in for a slot that does not exist, so that a lookup does the same
+** work for every id (word 0 matches no id, tenant 0 no scope). */
+static mt_slot no_slot;
+
+static mt_slot *slot_of_id(uint64_t id, uint32_t *index) {
+  uint64_t value = id_decode(id & (MT_ID_LIMIT - 1));
+  *index = (uint32_t)(value & SLOT_MASK);
+  mt_slot *s = slot_at(*index);
+  return s ? s : &no_slot;
+}
+
+/* Whether Lua code of `from` may reach `tenant`. Walks every grant, so
+** the time does not depend on which one matched, or on none. */
+int scope_reaches(const mt_universe *from, uint64_t tenant) {
+  if (from == NULL) return 1; /* the host */
+  int ok = from->reach_all | (tenant == from->tenant);
+  for (uint32_t i = 0; i < from->ngrants; i++) ok |= from->grants[i] == tenant;
+  return ok & (tenant != 0);
+}
+
+/*
+** An id outside the scope of `from` must be indistinguishable from one
+** that was never issued: both decode, load a slot (no_slot when there is
+** none), compare, check the scope, and only then branch. The tenant is read
+** before the lock: if the slot is being reused meanwhile, the tenant may be
+** the next registration's, but then the id no longer matches under the
+** lock (ids are never reused), so the answer is "unknown" either way.
+*/
+uint64_t slot_reach(const mt_universe *from, uint64_t id) {
+  uint32_t index;
+  mt_slot *s = slot_of_id(id, &index);
+  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+  uint64_t tenant = atomic_load_explicit(&s->tenant, memory_order_relaxed);
+  int ok = (word_id(w) == id) & (id - 1 < MT_ID_LIMIT - 1) & scope_reaches(from, tenant);
+  return ok ? tenant : 0;
+}
+
+int slot_lock(const mt_universe *from, uint64_t id, mt_slot **out, uint32_t *index) {
+  mt_slot *s = slot_of_id(id, index);
+  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+  uint64_t tenant = atomic_load_explicit(&s->tenant, memory_order_relaxed);
+  int ok = (word_id(w) == id) & (id - 1 < MT_ID_LIMIT - 1) & scope_reaches(from, tenant);
+  if (!ok) return MT_UNKNOWN;
   for (;;) {
     if (word_id(w) != id) return MT_UNKNOWN;
     if (w & W_LOCK) {
@@ -136,6 +181,7 @@ uint64_t mt_id_of(mt_universe *u, void *L, int create) {
   mt_slot *s = slot_at(index);
   s->L = L;
   s->u = u;
+  atomic_store_explicit(&s->tenant, u->tenant, memory_order_relaxed);
   atomic_store_explicit(&s->word, id << W_ID_SHIFT, memory_order_release);
   atomic_fetch_add(&live_ids, 1);
   return id;
@@ -171,9 +217,12 @@ uint32_t mt_pending_count(mt_universe *u) {
   return n > 0 ? (uint32_t)n : 0;
 }
 
-int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
+int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) { return mt_interrupt_from(NULL, id, mode, was); }
+
+int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mode *was) {
   mt_slot *s;
-  if (slot_lock(id, &s) != MT_OK) return MT_UNKNOWN;
+  uint32_t index;
+  if (slot_lock(from, id, &s, &index) != MT_OK) return MT_UNKNOWN;
   mt_universe *u = s->u;
   /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
   uint64_t w = atomic_load(&s->word), nw;
@@ -188,7 +237,7 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
   if (before == MT_NONE && mode != MT_NONE) atomic_fetch_add(&u->pending, 1);
   if (before != MT_NONE && mode == MT_NONE) atomic_fetch_sub(&u->pending, 1);
   if (mode != MT_NONE) {
-    if (push) kick_push(u, (uint32_t)(id & SLOT_MASK));
+    if (push) kick_push(u, index);
     mailbox_wake(u);
     kick(u);
     rearm_schedule(u);
@@ -229,7 +278,8 @@ int mt_call_cancelled(mt_universe *u) {
 
 int mt_interrupt_call(uint64_t id, uint64_t seq) {
   mt_slot *s;
-  if (seq == 0 || slot_lock(id, &s) != MT_OK) return MT_UNKNOWN;
+  uint32_t index;
+  if (seq == 0 || slot_lock(NULL, id, &s, &index) != MT_OK) return MT_UNKNOWN;
   mt_universe *u = s->u;
   if (u->main_id != id) {
     slot_unlock(s);
@@ -249,10 +299,8 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
   return MT_OK;
 }
 
-int mt_id_known(uint64_t id) {
-  if (id == 0 || id >= MT_ID_LIMIT) return 0;
-  mt_slot *s = slot_at((uint32_t)(id & SLOT_MASK));
-  return s != NULL && word_id(atomic_load(&s->word)) == id;
-}
+int mt_id_known(uint64_t id) { return slot_reach(NULL, id) != 0; }
+
+int mt_id_known_from(const mt_universe *from, uint64_t id) { return slot_reach(from, id) != 0; }
 
 uint64_t mt_live_ids(void) { return atomic_load(&live_ids); }

@@ -19,6 +19,7 @@ static pthread_mutex_t universes_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t universes_fresh;
 static uint32_t universes_free = NO_SLOT;
 static _Atomic uint64_t live_universes;
+static _Atomic uint64_t tenants_issued;
 
 uint64_t universe_handle(const mt_universe *u) {
   return ((uint64_t)atomic_load(&((mt_universe *)u)->gen) << 32) | u->index;
@@ -69,6 +70,12 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->owner_tid, mt_tid());
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   u->holding = u->deferred = 0;
+  /* A hosted state's scripts reach only their own state until the host
+  ** grants more (scope.c); the drop-in keeps the rock's process-wide ids. */
+  u->tenant = atomic_fetch_add(&tenants_issued, 1) + 1;
+  u->reach_all = !hosted;
+  u->grants = NULL;
+  u->ngrants = 0;
   mailbox_init(u);
   atomic_fetch_add(&u->gen, 1); /* odd: open */
   atomic_fetch_add(&live_universes, 1);
@@ -90,6 +97,9 @@ void mt_universe_close(mt_universe *u) {
   atomic_store(&u->kick_head, NO_SLOT);
   idmap_free(&u->map);
   mailbox_destroy(u); /* no sender: they hold a slot's LOCK, all retired */
+  free(u->grants);
+  u->grants = NULL;
+  u->ngrants = 0;
   atomic_fetch_sub(&live_universes, 1);
   u->main_id = 0;
   pthread_mutex_lock(&universes_lock);

@@ -13,6 +13,7 @@
 
 #define FLAG_FULL_LIBS 1
 #define FLAG_JIT 2
+#define FLAG_REACH_ALL 4 /* scripts reach every id, as the rock's (scope.c) */
 
 typedef struct {
   mt_world *w;
@@ -61,7 +62,20 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | ((flags & FLAG_JIT) ? LUAJIT_MODE_ON : LUAJIT_MODE_OFF));
 #endif
   w->limit = memory_limit > 0 ? (size_t)memory_limit : 0;
+  mt_scope_all(w->u, flags & FLAG_REACH_ALL);
   return w;
+}
+
+/* Lets the state's scripts reach the state whose main id is `id`, and its
+** coroutines. 0, -1 when `id` is not a live state's main id, -2 out of
+** memory. Before the first run. */
+MT_EXPORT int32_t mth_grant(mt_world *w, double id) {
+  if (!(id >= 1 && id < (double)MT_ID_LIMIT) || id != floor(id)) return -1;
+  switch (mt_scope_grant(w->u, (uint64_t)id)) {
+    case MT_OK: return 0;
+    case MT_UNKNOWN: return -1;
+    default: return -2;
+  }
 }
 
 /* The callbacks into the worker's JavaScript. */

@@ -19,6 +19,17 @@ typedef struct {
   uint64_t id;
 } interruptible;
 
+/* An interruptible object. With the debug library a script can give any
+** userdata this metatable; the size check keeps such a forgery from being
+** read as an id beyond its block, and lookups through objects still apply
+** the scope (interrupt_id), so a forged id reaches nothing a script could
+** not name anyway. */
+static interruptible *check_object(lua_State *L, int arg) {
+  interruptible *obj = luaL_checkudata(L, arg, INTERRUPTIBLE);
+  if (lua_rawlen(L, arg) != sizeof *obj) luaL_argerror(L, arg, "not an interruptible object");
+  return obj;
+}
+
 static mt_world *check_world(lua_State *L) {
   mt_world *w = world_of(L);
   if (w == NULL || w->u == NULL) luaL_error(L, "mtint: this Lua state is closing");
@@ -96,48 +107,73 @@ static int l_sethook(lua_State *L) {
   return 0;
 }
 
-static int interrupt_id(lua_State *L, uint64_t id, int flag_arg, int quiet) {
+/* `from`: the universe whose scope applies (NULL while the state closes:
+** nothing is reached then). An id that is not live but pinned by an object
+** answers false, as in the rock; `quiet` (objects) answers false for any
+** id that is not live. */
+static int interrupt_id(lua_State *L, mt_universe *from, uint64_t id, int flag_arg, int quiet) {
   mt_mode mode = check_flag(L, flag_arg);
-  if (mt_interrupt(id, mode, NULL) != MT_OK) {
-    if (!quiet) return unknown_object(L, id);
-    lua_pushboolean(L, 0);
+  if (from != NULL && mt_interrupt_from(from, id, mode, NULL) == MT_OK) {
+    lua_pushboolean(L, 1);
     return 1;
   }
-  lua_pushboolean(L, 1);
+  if (!quiet && (from == NULL || !mt_pinned_from(from, id))) return unknown_object(L, id);
+  lua_pushboolean(L, 0);
   return 1;
 }
 
 static int l_interrupt(lua_State *L) {
-  check_world(L);
-  interruptible *obj = lua_type(L, 1) == LUA_TUSERDATA ? luaL_checkudata(L, 1, INTERRUPTIBLE) : NULL;
-  return obj ? interrupt_id(L, obj->id, 2, 1) : interrupt_id(L, check_id(L, 1), 2, 0);
+  mt_world *w = check_world(L);
+  interruptible *obj = lua_type(L, 1) == LUA_TUSERDATA ? check_object(L, 1) : NULL;
+  return obj ? interrupt_id(L, w->u, obj->id, 2, 1) : interrupt_id(L, w->u, check_id(L, 1), 2, 0);
 }
 
+/* The object pins its id (core pins.c): while it lives, the id stays known
+** to mtint.interruptible and mtint.interrupt after the target is gone. */
 static int l_interruptible(lua_State *L) {
-  check_world(L);
+  mt_world *w = check_world(L);
   uint64_t id = check_id(L, 1);
-  if (!mt_id_known(id)) return unknown_object(L, id);
   interruptible *obj = lua_newuserdata(L, sizeof *obj);
-  obj->id = id;
+  obj->id = 0;
   luaL_getmetatable(L, INTERRUPTIBLE);
   lua_setmetatable(L, -2);
+  switch (mt_pin(w->u, id)) {
+    case MT_OK: break;
+    case MT_UNKNOWN: return unknown_object(L, id);
+    default: return luaL_error(L, "mtint: out of memory");
+  }
+  obj->id = id;
   return 1;
 }
 
+/* Drops the pin once (a script with debug.getmetatable may call it again). */
+static int m_gc(lua_State *L) {
+  interruptible *obj = lua_touserdata(L, 1);
+  if (obj == NULL || lua_rawlen(L, 1) != sizeof *obj || !lua_getmetatable(L, 1)) return 0; /* never raise in __gc */
+  luaL_getmetatable(L, INTERRUPTIBLE);
+  int ours = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  if (!ours) return 0;
+  if (obj->id != 0) mt_unpin(obj->id);
+  obj->id = 0;
+  return 0;
+}
+
 static int m_id(lua_State *L) {
-  interruptible *obj = luaL_checkudata(L, 1, INTERRUPTIBLE);
+  interruptible *obj = check_object(L, 1);
   mt_pushid(L, obj->id);
   return 1;
 }
 
 /* Returns false once the target is gone, as the rock's object does. */
 static int m_interrupt(lua_State *L) {
-  interruptible *obj = luaL_checkudata(L, 1, INTERRUPTIBLE);
-  return interrupt_id(L, obj->id, 2, 1);
+  interruptible *obj = check_object(L, 1);
+  mt_world *w = world_of(L);
+  return interrupt_id(L, w ? w->u : NULL, obj->id, 2, 1);
 }
 
 static int m_tostring(lua_State *L) {
-  interruptible *obj = luaL_checkudata(L, 1, INTERRUPTIBLE);
+  interruptible *obj = check_object(L, 1);
   char buf[64];
   snprintf(buf, sizeof buf, INTERRUPTIBLE ": %p (id=%llu)", (void *)obj, (unsigned long long)obj->id);
   lua_pushstring(L, buf);
@@ -174,6 +210,8 @@ MT_EXPORT int luaopen_mtint(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, m_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, m_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pushliteral(L, INTERRUPTIBLE);
     lua_setfield(L, -2, "__metatable");
   }

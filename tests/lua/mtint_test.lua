@@ -199,6 +199,38 @@ test("interruptible objects", function()
   errors_with(mtint.error.unknown_object, mtint.interruptible, 1)
 end)
 
+-- The rock's test01 (line 109) and test02 (line 154): an id stays known
+-- while an interruptible object for it lives, after its target is gone.
+test("a gone target's id stays known while an interruptible object lives", function()
+  local c = coroutine.create(function() end)
+  local cid = mtint.id(c)
+  local intr = mtint.interruptible(cid)
+  c = nil
+  collectgarbage()
+  collectgarbage()
+  assert(not intr:interrupt())
+  assert(mtint.interrupt(cid) == false) -- known, gone: false, no error
+  assert(mtint.interrupt(cid, true) == false)
+  local again = mtint.interruptible(cid)
+  assert(again:id() == intr:id() and not again:interrupt())
+  intr = nil
+  collectgarbage()
+  assert(mtint.interruptible(cid):id() == cid) -- `again` still pins it
+  again = nil
+  collectgarbage()
+  collectgarbage()
+  errors_with(mtint.error.unknown_object, mtint.interruptible, cid)
+  errors_with(mtint.error.unknown_object, mtint.interrupt, cid)
+end)
+
+test("ids are not consecutive", function()
+  local a = mtint.id(coroutine.create(function() end))
+  local b = mtint.id(coroutine.create(function() end))
+  assert(math.abs(a - b) > 2 ^ 20, a .. " " .. b)
+  errors_with(mtint.error.unknown_object, mtint.interrupt, mtint.id() + 1)
+  errors_with(mtint.error.unknown_object, mtint.interrupt, mtint.id() - 1)
+end)
+
 test("coroutine.wrap", function()
   local id
   local f = coroutine.wrap(function()

@@ -60,13 +60,17 @@ static uint64_t now_ms(void) { return mt_now_ns() / 1000000u; }
 
 /* --- unit tests --------------------------------------------------------- */
 
+static unsigned rand_step(unsigned *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 8;
+}
+
 static void test_ids(void) {
   fake *f = calloc(1, sizeof *f);
   f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
   CHECK(f->u != NULL);
   uint64_t main_id = mt_main_id(f->u);
-  CHECK(main_id > ((uint64_t)1 << 32)); /* not a small number */
-  CHECK(main_id < MT_ID_LIMIT);
+  CHECK(main_id >= 1 && main_id < MT_ID_LIMIT);
   CHECK(mt_id_of(f->u, &f->main_state, 0) == main_id);
   uint64_t a = mt_id_of(f->u, &f->temps[0], 1);
   uint64_t b = mt_id_of(f->u, &f->temps[1], 1);
@@ -81,7 +85,17 @@ static void test_ids(void) {
   uint64_t a2 = mt_id_of(f->u, &f->temps[0], 1);
   CHECK(a2 != a); /* never reused */
   /* Ids that were never issued, and out-of-range values. */
-  uint64_t bad[] = {0, 1, 12345, (uint64_t)-1, (uint64_t)-65, MT_ID_LIMIT, MT_ID_LIMIT + 1, main_id + 1, main_id ^ ((uint64_t)1 << 40)};
+  uint64_t bad[] = {0,
+                   1,
+                   12345,
+                   (uint64_t)-1,
+                   (uint64_t)-65,
+                   MT_ID_LIMIT,
+                   MT_ID_LIMIT + 1,
+                   main_id + 1,
+                   main_id - 1,
+                   main_id ^ ((uint64_t)1 << 40),
+                   main_id | MT_ID_LIMIT};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(mt_interrupt(bad[i], MT_ONCE, NULL) == MT_UNKNOWN);
   CHECK(mt_interrupt_call(a2, 1) == MT_UNKNOWN); /* not a main id */
   uint64_t live = mt_live_ids();
@@ -89,6 +103,112 @@ static void test_ids(void) {
   CHECK(mt_live_ids() == live - 3);
   CHECK(!mt_id_known(main_id) && !mt_id_known(b));
   free(f);
+}
+
+
+/* The internal value of an id (idcipher.c; the tests link the core). */
+uint64_t id_encode(uint64_t value);
+uint64_t id_decode(uint64_t id);
+
+static int popcount64(uint64_t x) { return __builtin_popcountll(x); }
+
+/* Ids are a keyed permutation of (generation, slot): a bijection below
+** 2^53, and neighbours in either coordinate come out unrelated. */
+static void test_id_cipher(void) {
+  uint64_t samples[] = {0, 1, 2, (1u << 24) - 1, 1u << 24, ((uint64_t)1 << 53) - 1, 0x123456789ABCDull};
+  for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+    uint64_t e = id_encode(samples[i]);
+    CHECK(e < MT_ID_LIMIT);
+    CHECK(id_decode(e) == samples[i]);
+  }
+  unsigned seed = 99;
+  for (int i = 0; i < 100000; i++) {
+    uint64_t x = ((uint64_t)rand_step(&seed) << 29 ^ rand_step(&seed)) & (MT_ID_LIMIT - 1);
+    CHECK(id_decode(id_encode(x)) == x && id_encode(id_decode(x)) == x);
+  }
+  /* Consecutive slots, and the next generations of one slot: about half
+  ** of the 53 bits differ, never a small difference. */
+  long flips = 0;
+  int n = 0;
+  for (uint64_t gen = 1; gen < 64; gen++)
+    for (uint64_t index = 0; index < 64; index++) {
+      uint64_t a = id_encode(gen << 24 | index);
+      uint64_t right = id_encode(gen << 24 | (index + 1)), up = id_encode((gen + 1) << 24 | index);
+      uint64_t d1 = a > right ? a - right : right - a, d2 = a > up ? a - up : up - a;
+      CHECK(d1 > (1u << 20) && d2 > (1u << 20));
+      flips += popcount64(a ^ right) + popcount64(a ^ up);
+      n += 2;
+    }
+  double mean = (double)flips / n;
+  CHECK(mean > 24 && mean < 29);
+}
+
+/* Scopes: a hosted universe reaches its own ids only, unless granted; an
+** id outside the scope answers as one never issued. */
+static void test_scopes(void) {
+  fake *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b), *d = calloc(1, sizeof *d);
+  a->u = mt_universe_open(&fake_ops, a, &a->main_state, 1);
+  b->u = mt_universe_open(&fake_ops, b, &b->main_state, 1);
+  d->u = mt_universe_open(&fake_ops, d, &d->main_state, 0); /* drop-in */
+  uint64_t a_main = mt_main_id(a->u), b_main = mt_main_id(b->u);
+  uint64_t a_co = mt_id_of(a->u, &a->stable[0], 1), b_co = mt_id_of(b->u, &b->stable[0], 1);
+  CHECK(mt_interrupt_from(a->u, a_co, MT_NONE, NULL) == MT_OK);
+  CHECK(mt_interrupt_from(a->u, a_main, MT_NONE, NULL) == MT_OK);
+  CHECK(mt_interrupt_from(a->u, b_main, MT_ONCE, NULL) == MT_UNKNOWN);
+  CHECK(mt_interrupt_from(a->u, b_co, MT_ALWAYS, NULL) == MT_UNKNOWN);
+  CHECK(mt_pending_count(b->u) == 0);
+  CHECK(!mt_id_known_from(a->u, b_main) && !mt_id_known_from(a->u, b_co));
+  CHECK(mt_id_known_from(NULL, b_co) && mt_id_known_from(d->u, b_co)); /* host, drop-in */
+  CHECK(mt_interrupt_from(d->u, b_co, MT_NONE, NULL) == MT_OK);
+  /* Grants name a live state's main id, never a coroutine's. */
+  CHECK(mt_scope_grant(a->u, b_co) == MT_UNKNOWN);
+  CHECK(mt_scope_grant(a->u, b_main + 1) == MT_UNKNOWN);
+  CHECK(mt_interrupt_from(a->u, b_co, MT_NONE, NULL) == MT_UNKNOWN);
+  CHECK(mt_scope_grant(a->u, b_main) == MT_OK);
+  CHECK(mt_interrupt_from(a->u, b_co, MT_ONCE, NULL) == MT_OK);
+  CHECK(mt_interrupt_from(a->u, b_main, MT_NONE, NULL) == MT_OK);
+  CHECK(mt_interrupt_from(b->u, a_main, MT_NONE, NULL) == MT_UNKNOWN); /* one way */
+  mt_scope_all(b->u, 1);
+  CHECK(mt_interrupt_from(b->u, a_main, MT_NONE, NULL) == MT_OK);
+  mt_scope_all(b->u, 0);
+  CHECK(mt_interrupt_from(b->u, a_main, MT_NONE, NULL) == MT_UNKNOWN);
+  CHECK(mt_take(b->u, &b->stable[0]) == MT_ONCE);
+
+  /* Pins keep an id known after its target is gone, within scope. */
+  uint64_t t = mt_id_of(b->u, &b->temps[0], 1);
+  CHECK(mt_pin(b->u, t) == MT_OK);
+  CHECK(mt_pin(NULL, t) == MT_OK);
+  mt_universe *c_u = mt_universe_open(&fake_ops, d, NULL, 1); /* a third tenant */
+  CHECK(mt_pin(c_u, t) == MT_UNKNOWN);
+  CHECK(mt_forget(b->u, &b->temps[0]) == 1);
+  CHECK(!mt_id_known(t) && mt_interrupt(t, MT_ONCE, NULL) == MT_UNKNOWN);
+  CHECK(mt_pinned_from(b->u, t) && mt_pinned_from(a->u, t) && mt_pinned_from(NULL, t));
+  CHECK(!mt_pinned_from(c_u, t) && mt_pin(c_u, t) == MT_UNKNOWN);
+  CHECK(mt_pin(b->u, t) == MT_OK); /* another object for a gone target */
+  mt_unpin(t);
+  mt_unpin(t);
+  CHECK(mt_pinned_from(NULL, t));
+  mt_unpin(t);
+  CHECK(!mt_pinned_from(NULL, t) && mt_pin(b->u, t) == MT_UNKNOWN);
+  mt_unpin(t); /* unbalanced: harmless */
+  /* Many pins: the table grows and shrinks back to nothing. */
+  uint64_t many[TEMPS];
+  for (int i = 0; i < TEMPS; i++) {
+    many[i] = mt_id_of(b->u, &b->temps[i], 1);
+    CHECK(mt_pin(b->u, many[i]) == MT_OK);
+  }
+  for (int i = 0; i < TEMPS; i += 2) mt_forget(b->u, &b->temps[i]);
+  for (int i = 0; i < TEMPS; i++) CHECK(mt_pinned_from(b->u, many[i]));
+  for (int i = 0; i < TEMPS; i++) mt_unpin(many[i]);
+  for (int i = 0; i < TEMPS; i++) CHECK(!mt_pinned_from(b->u, many[i]));
+
+  mt_universe_close(c_u);
+  mt_universe_close(a->u);
+  mt_universe_close(b->u);
+  mt_universe_close(d->u);
+  free(a);
+  free(b);
+  free(d);
 }
 
 static void test_requests(void) {
@@ -226,6 +346,7 @@ static fake *owners[OWNERS];
 static _Atomic int owners_ready;
 static _Atomic int stop_owners, stop_interrupters;
 static _Atomic int lost;
+static _Atomic int escaped; /* a scoped interrupt reached another tenant */
 
 static unsigned next_rand(unsigned *s) {
   *s = *s * 1103515245u + 12345u;
@@ -264,6 +385,10 @@ static void *interrupter_main(void *arg) {
   int n = (int)(intptr_t)arg;
   unsigned seed = 77u * (unsigned)n + 1;
   uint64_t sent[OWNERS] = {0};
+  /* A tenant of its own, whose scoped lookups, pins and unpins race the
+  ** owners' registrations and forgets: it must never reach them. */
+  fake *self = calloc(1, sizeof *self);
+  mt_universe *mine = mt_universe_open(&fake_ops, self, &self->main_state, 1);
   while (!atomic_load(&stop_interrupters)) {
     for (int o = 0; o < OWNERS; o++) {
       fake *f = owners[o];
@@ -274,6 +399,13 @@ static void *interrupter_main(void *arg) {
         uint64_t id = atomic_load(&f->temp_ids[next_rand(&seed) % TEMPS]);
         mt_interrupt(id, (mt_mode)(next_rand(&seed) % 3), NULL);
         mt_interrupt(next_rand(&seed) | ((uint64_t)next_rand(&seed) << 24), MT_ONCE, NULL);
+        if (mt_interrupt_from(mine, id, MT_ONCE, NULL) == MT_OK || mt_id_known_from(mine, id) ||
+            mt_pinned_from(mine, id))
+          atomic_fetch_add(&escaped, 1);
+        if (mt_pin(NULL, id) == MT_OK) {
+          if (mt_pin(mine, id) == MT_OK) atomic_fetch_add(&escaped, 1);
+          mt_unpin(id);
+        }
       }
       uint64_t start = now_ms();
       while (atomic_load(&f->delivered[n]) == before) {
@@ -285,6 +417,8 @@ static void *interrupter_main(void *arg) {
       }
     }
   }
+  mt_universe_close(mine);
+  free(self);
   return NULL;
 }
 
@@ -309,6 +443,7 @@ static void test_stress(int seconds) {
     free(owners[i]);
   }
   CHECK(atomic_load(&lost) == 0);
+  CHECK(atomic_load(&escaped) == 0);
   CHECK(delivered > 0);
   CHECK(mt_live_ids() == 0 && mt_live_universes() == 0);
   printf("stress: %d s, %llu deliveries, %llu arms, %d lost\n", seconds, (unsigned long long)delivered,
@@ -318,6 +453,8 @@ static void test_stress(int seconds) {
 int main(int argc, char **argv) {
   int seconds = argc > 1 ? atoi(argv[1]) : 3;
   test_ids();
+  test_id_cipher();
+  test_scopes();
   test_requests();
   test_calls();
   test_deadline();
