@@ -175,12 +175,13 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
   mt_slot *s;
   if (slot_lock(id, &s) != MT_OK) return MT_UNKNOWN;
   mt_universe *u = s->u;
+  int arming = atomic_load_explicit(&u->arming, memory_order_relaxed);
   /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
   uint64_t w = atomic_load(&s->word), nw;
   int push;
   do {
     nw = (w & ~(uint64_t)W_MODE) | (uint64_t)mode;
-    push = mode != MT_NONE && !(w & W_KICKED);
+    push = mode != MT_NONE && arming != MT_ARM_DIRECT && !(w & W_KICKED);
     if (push) nw |= W_KICKED;
   } while (!atomic_compare_exchange_weak(&s->word, &w, nw));
   mt_mode before = (mt_mode)(w & W_MODE);
@@ -188,9 +189,16 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) {
   if (before == MT_NONE && mode != MT_NONE) atomic_fetch_add(&u->pending, 1);
   if (before != MT_NONE && mode == MT_NONE) atomic_fetch_sub(&u->pending, 1);
   if (mode != MT_NONE) {
+    /* The request is in the slot before the arm (seq_cst above): the
+    ** owner reads requests under the arm lock, so either it sees this one
+    ** or its disarm is ordered before this arm (kick.c). */
+    if (arming != MT_ARM_SIGNAL) {
+      kick_direct(u, s->L);
+      atomic_store(&u->rearm_id, id);
+    }
     if (push) kick_push(u, (uint32_t)(id & SLOT_MASK));
     mailbox_wake(u);
-    kick(u);
+    if (arming != MT_ARM_DIRECT) kick(u);
     rearm_schedule(u);
   }
   slot_unlock(s);
@@ -240,6 +248,7 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
   }
   mailbox_wake(u);
   if (atomic_load(&u->call_seq) == seq) {
+    if (atomic_load_explicit(&u->arming, memory_order_relaxed) != MT_ARM_SIGNAL) kick_direct(u, s->L);
     atomic_store(&u->call_kicked, 1);
     kick(u);
     /* Kicked again every few ms until the call ends (watchdog.c). */

@@ -9,10 +9,16 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "world.h"
 
-static const mt_ops world_ops = {hook_arm, hook_arm_call};
+#ifdef MTINT_LUAJIT
+static const mt_ops world_ops = {hook_arm, hook_arm_call, NULL};
+#else
+static const mt_ops world_ops = {hook_arm, hook_arm_call, hook_arm_direct};
+#endif
 static int sentinel_key;
 
 /* The pooled backend: small blocks from the state's pool, the rest from
@@ -47,6 +53,7 @@ static void pooled_free(mt_world *w, void *ptr, size_t old) {
 */
 static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   mt_world *w = ud;
+  if (w->track_runner) world_runner(w);
   size_t old = ptr ? osize : 0; /* with ptr NULL, 5.2+ pass a type tag */
   size_t used = atomic_load_explicit(&w->used, memory_order_relaxed);
   if (nsize == 0) {
@@ -119,6 +126,7 @@ static void probe_thread_size(mt_world *w, lua_State *L) {
       w->thread_offset = (size_t)((char *)co - p);
     }
   }
+  if (w->thread_size != (size_t)-1) hookfields_find(&w->hookfields, co, w->thread_size - w->thread_offset);
   lua_pop(L, 1);
 }
 
@@ -171,7 +179,26 @@ static int world_open(mt_world *w, lua_State *L, int hosted) {
     w->u = NULL;
     return 0;
   }
+  if (w->hookfields.ok) mt_universe_arming(w->u, LUA_VERSION_NUM >= 504 ? MT_ARM_DIRECT_AND_SIGNAL : MT_ARM_DIRECT);
   return 1;
+}
+
+/* A drop-in state may be created on one thread and run on another (as
+** llthreads2 does) without calling mtint there. The allocator and the
+** hook run on the thread that runs the state, so they note it: kick
+** signals then go there, and a signal that reaches the previous thread
+** is dropped by its handler (kick.c), never arming a state another
+** thread runs. Kernel thread ids, not pthread_self(): glibc hands a
+** finished thread's pthread_t to the next thread it creates. Initial-exec
+** TLS: one load on the allocator's path. */
+static __thread int this_tid __attribute__((tls_model("initial-exec")));
+
+void world_runner(mt_world *w) {
+  int tid = this_tid;
+  if (tid == 0) this_tid = tid = (int)syscall(SYS_gettid);
+  if (w->runner == tid) return;
+  w->runner = tid;
+  if (w->u != NULL) mt_universe_adopt(w->u);
 }
 
 mt_world *world_attach(lua_State *L) {
@@ -179,6 +206,8 @@ mt_world *world_attach(lua_State *L) {
   mt_world *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->main = main_thread(L);
+  w->track_runner = 1;
+  world_runner(w);
   w->orig_alloc = lua_getallocf(L, &w->orig_ud);
   atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
   lua_setallocf(L, world_alloc, w);
@@ -208,6 +237,8 @@ mt_world *world_newstate(int hosted) {
   }
   lua_atpanic(L, panic);
   w->main = L;
+  w->track_runner = !hosted; /* a host state runs where it was made */
+  world_runner(w);
   if (!world_open(w, L, hosted)) {
     lua_close(L);
     world_free(w);
