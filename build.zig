@@ -38,6 +38,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/world.c",
     "csrc/lua/hook.c",
     "csrc/lua/hookfields.c",
+    "csrc/lua/runner.c",
     "csrc/lua/module.c",
     "csrc/lua/coro.c",
     "csrc/lua/codec.c",

@@ -136,6 +136,8 @@ uint64_t universe_handle(const mt_universe *u);
 
 /* Registry (registry.c). */
 int slot_lock(uint64_t id, mt_slot **out);
+/* slot_lock that gives up after a bounded spin (signal handlers). */
+int slot_trylock(uint64_t id, mt_slot **out);
 void slot_unlock(mt_slot *s);
 void slot_retire(mt_universe *u, uint32_t index, int process);
 

@@ -122,6 +122,21 @@ void mt_process_kicks(mt_universe *u) {
   }
 }
 
+/* The recorded owner is where the state last allocated or hooked; a
+** drop-in state may have moved since to a thread that did neither yet.
+** So the version library checks, from the state itself, that this thread
+** runs it (runs_here); the main slot's lock keeps the main state alive
+** meanwhile. A lock held for long (by this very thread, interrupting its
+** own main state) drops the kick: the watchdog's re-arm resends it. */
+static int owner_proven(mt_universe *u) {
+  if (u->ops->runs_here == NULL) return 1;
+  mt_slot *s;
+  if (slot_trylock(u->main_id, &s) != MT_OK) return 0;
+  int here = s->u == u && u->ops->runs_here(u->ctx, s->L);
+  slot_unlock(s);
+  return here;
+}
+
 static void on_kick(int signo, siginfo_t *si, void *context) {
   (void)signo;
   (void)context;
@@ -130,7 +145,7 @@ static void on_kick(int signo, siginfo_t *si, void *context) {
     mt_universe *u = universe_from_handle((uint64_t)(uintptr_t)si->si_value.sival_ptr);
     if (u != NULL) {
       atomic_store(&u->signal_pending, 0);
-      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self()) {
+      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self() && owner_proven(u)) {
         if (u->holding) u->deferred = 1;
         else mt_process_kicks(u);
       }

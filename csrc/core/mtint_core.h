@@ -50,6 +50,11 @@ typedef struct mt_ops {
   ** it holding L's slot lock (so L is alive) and the universe's arm lock
   ** (so it never splits the owner's own hook change). */
   void (*arm_direct)(void *ctx, void *L);
+  /* In the kick signal handler, on the recorded owner thread: nonzero only
+  ** if this thread is proven to be running the universe right now
+  ** (`main_L` is its main state, kept alive by its slot lock meanwhile).
+  ** NULL: the owner record is trusted (hosted states never move). */
+  int (*runs_here)(void *ctx, void *main_L);
 } mt_ops;
 
 /* How interrupters reach a universe's states. */

@@ -92,6 +92,24 @@ int slot_lock(uint64_t id, mt_slot **out) {
   }
 }
 
+int slot_trylock(uint64_t id, mt_slot **out) {
+  if (id == 0 || id >= MT_ID_LIMIT) return MT_UNKNOWN;
+  mt_slot *s = slot_at((uint32_t)(id & SLOT_MASK));
+  if (s == NULL) return MT_UNKNOWN;
+  uint64_t w = atomic_load(&s->word);
+  for (int spins = 0; spins < 4096; spins++) {
+    if (word_id(w) != id) return MT_UNKNOWN;
+    if (w & W_LOCK) {
+      cpu_relax();
+      w = atomic_load(&s->word);
+    } else if (atomic_compare_exchange_weak(&s->word, &w, w | W_LOCK)) {
+      *out = s;
+      return MT_OK;
+    }
+  }
+  return MT_FULL;
+}
+
 void slot_unlock(mt_slot *s) { atomic_fetch_and(&s->word, ~(uint64_t)W_LOCK); }
 
 /* Unregisters slot `index` of `u`. Owner thread. With `process` set, kicks

@@ -9,15 +9,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "world.h"
 
+/* Hosted states stay on their worker's thread: the owner record is
+** trusted there (runs_here NULL). */
 #ifdef MTINT_LUAJIT
-static const mt_ops world_ops = {hook_arm, hook_arm_call, NULL};
+static const mt_ops world_ops = {hook_arm, hook_arm_call, NULL, NULL};
+static const mt_ops dropin_ops = {hook_arm, hook_arm_call, NULL, runner_proven};
 #else
-static const mt_ops world_ops = {hook_arm, hook_arm_call, hook_arm_direct};
+static const mt_ops world_ops = {hook_arm, hook_arm_call, hook_arm_direct, NULL};
+static const mt_ops dropin_ops = {hook_arm, hook_arm_call, hook_arm_direct, runner_proven};
 #endif
 static int sentinel_key;
 
@@ -128,6 +130,7 @@ static void probe_thread_size(mt_world *w, lua_State *L) {
   }
   if (w->thread_size != (size_t)-1) hookfields_find(&w->hookfields, co, w->thread_size - w->thread_offset);
   lua_pop(L, 1);
+  if (w->track_runner && w->main != NULL) runner_find(w, w->main, w->thread_size - w->thread_offset);
 }
 
 static int sentinel_gc(lua_State *L) {
@@ -169,7 +172,8 @@ static lua_State *main_thread(lua_State *L) {
 ** allocator is already ours. Returns 0 on failure (the universe closed). */
 static int world_open(mt_world *w, lua_State *L, int hosted) {
   w->thread_size = (size_t)-1;
-  w->u = mt_universe_open(&world_ops, w, w->main, hosted);
+  w->stackref = -1;
+  w->u = mt_universe_open(w->track_runner ? &dropin_ops : &world_ops, w, w->main, hosted);
   if (w->u == NULL) return 0;
   mt_universe_meter(w->u, &w->used);
   w->cancel_word = mt_cancel_word(w->u);
@@ -181,24 +185,6 @@ static int world_open(mt_world *w, lua_State *L, int hosted) {
   }
   if (w->hookfields.ok) mt_universe_arming(w->u, LUA_VERSION_NUM >= 504 ? MT_ARM_DIRECT_AND_SIGNAL : MT_ARM_DIRECT);
   return 1;
-}
-
-/* A drop-in state may be created on one thread and run on another (as
-** llthreads2 does) without calling mtint there. The allocator and the
-** hook run on the thread that runs the state, so they note it: kick
-** signals then go there, and a signal that reaches the previous thread
-** is dropped by its handler (kick.c), never arming a state another
-** thread runs. Kernel thread ids, not pthread_self(): glibc hands a
-** finished thread's pthread_t to the next thread it creates. Initial-exec
-** TLS: one load on the allocator's path. */
-static __thread int this_tid __attribute__((tls_model("initial-exec")));
-
-void world_runner(mt_world *w) {
-  int tid = this_tid;
-  if (tid == 0) this_tid = tid = (int)syscall(SYS_gettid);
-  if (w->runner == tid) return;
-  w->runner = tid;
-  if (w->u != NULL) mt_universe_adopt(w->u);
 }
 
 mt_world *world_attach(lua_State *L) {

@@ -68,6 +68,9 @@ typedef struct mt_world {
   struct { int n; void *ptr[8]; size_t size[8]; } probe;
   mt_hookfields hookfields;
   int track_runner;     /* not hosted: note the thread that runs it */
+  long stackref;        /* offset in the main lua_State of a pointer into
+                           the C stack of the thread running it (runner.c);
+                           -1 if not found */
   int runner;           /* kernel id of the thread last seen running the
                            state (allocating or hooking); that thread only */
 } mt_world;
@@ -113,8 +116,13 @@ int hookfields_find(mt_hookfields *hf, lua_State *co, size_t span);
 void hook_arm_direct(void *ctx, void *L);
 
 /* Records the calling thread as the one running w's state, when it is a
-** new one (world.c). Cheap when unchanged. */
+** new one (runner.c). Cheap when unchanged. */
 void world_runner(mt_world *w);
+/* Finds w->stackref on main state L, while L runs on this thread, inside
+** a protected call; `span` bytes of L are readable (runner.c). */
+void runner_find(mt_world *w, lua_State *L, size_t span);
+/* mt_ops.runs_here (runner.c). */
+int runner_proven(void *ctx, void *main_L);
 
 /* Wraps coroutine.resume and coroutine.wrap (coro.c). */
 void coro_install(lua_State *L);
