@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "world.h"
@@ -381,6 +382,7 @@ static void latency(int samples) {
 
 int main(int argc, char **argv) {
   int samples = argc > 1 ? atoi(argv[1]) : 200;
+  alarm(120); /* a lost interrupt leaves a loop running: fail, not hang */
   example01();
   example02();
   moved(0);
