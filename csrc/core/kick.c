@@ -129,7 +129,7 @@ void mt_process_kicks(mt_universe *u) {
 ** meanwhile. A lock held for long (by this very thread, interrupting its
 ** own main state) drops the kick: the watchdog's re-arm resends it. */
 static int owner_proven(mt_universe *u) {
-  if (u->ops->runs_here == NULL) return 1;
+  if (u->ops->runs_here == NULL || u->main_id == 0) return 1; /* main unknown (5.1, LuaJIT: required in a coroutine): the record as before */
   mt_slot *s;
   if (slot_trylock(u->main_id, &s) != MT_OK) return 0;
   int here = s->u == u && u->ops->runs_here(u->ctx, s->L);
