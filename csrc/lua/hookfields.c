@@ -32,7 +32,8 @@
 **   reloaded), so the target stops within an instruction or so of the
 **   store reaching its cache. On 5.4 the running function reads its
 **   frame's trap instead; a store reaches it at its next call or return
-**   (MT_ARM_MASK includes both), and the kick signal sets the traps.
+**   (MT_ARM_MASK includes both in drop-in states), and the kick signal
+**   sets the traps.
 ** The offsets are not in any installed header: they are found at attach
 ** by setting distinct hooks on a fresh coroutine with lua_sethook and
 ** looking where the values land, then verified the other way round (a
@@ -125,7 +126,7 @@ void hook_arm_direct(void *ctx, void *L) {
   int mask = 0;
   if (__atomic_load_n((lua_Hook *)(p + w->hookfields.hook), __ATOMIC_RELAXED) == mt_hook)
     mask = __atomic_load_n((hookmask_t *)(p + w->hookfields.mask), __ATOMIC_RELAXED);
-  store(&w->hookfields, L, mt_hook, mask | MT_ARM_MASK, 1);
+  store(&w->hookfields, L, mt_hook, mask | w->arm_mask, 1);
 }
 
 #else

@@ -193,6 +193,7 @@ mt_world *world_attach(lua_State *L) {
   if (w == NULL) return NULL;
   w->main = main_thread(L);
   w->track_runner = 1;
+  w->arm_mask = MT_ARM_MASK;
   world_runner(w);
   w->orig_alloc = lua_getallocf(L, &w->orig_ud);
   atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
@@ -224,6 +225,7 @@ mt_world *world_newstate(int hosted) {
   lua_atpanic(L, panic);
   w->main = L;
   w->track_runner = !hosted; /* a host state runs where it was made */
+  w->arm_mask = hosted ? LUA_MASKCOUNT : MT_ARM_MASK;
   world_runner(w);
   if (!world_open(w, L, hosted)) {
     lua_close(L);

@@ -21,7 +21,9 @@ typedef struct mt_host mt_host;
 /* What an armed interrupt hook listens to: count (the next instruction),
 ** and call and return, which LuaJIT's compiled code still goes through
 ** when it calls C functions, and which land an interrupt for a state
-** that is resuming a coroutine inside the right pcall (the rock's mask). */
+** that is resuming a coroutine inside the right pcall (the rock's mask).
+** Drop-in states only: in a hosted state the host's own C functions
+** (the call's protected wrappers) would see the hook fire. */
 #define MT_ARM_MASK (LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET)
 
 /* Where a version keeps its hook fields in a lua_State (hookfields.c). */
@@ -68,6 +70,7 @@ typedef struct mt_world {
   struct { int n; void *ptr[8]; size_t size[8]; } probe;
   mt_hookfields hookfields;
   int track_runner;     /* not hosted: note the thread that runs it */
+  int arm_mask;         /* MT_ARM_MASK, or LUA_MASKCOUNT when hosted */
   long stackref;        /* offset in the main lua_State of a pointer into
                            the C stack of the thread running it (runner.c);
                            -1 if not found */
