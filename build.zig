@@ -40,6 +40,8 @@ const lua_sources = [_][]const u8{
     "csrc/lua/compat.c",
     "csrc/lua/world.c",
     "csrc/lua/hook.c",
+    "csrc/lua/hookfields.c",
+    "csrc/lua/runner.c",
     "csrc/lua/module.c",
     "csrc/lua/coro.c",
     "csrc/lua/codec.c",
@@ -154,6 +156,15 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         const run = b.addRunArtifact(stress);
         run.addArg(seconds);
         test_step.dependOn(&run.step);
+
+        const dropin = b.addExecutable(.{ .name = b.fmt("dropin_test-{s}", .{v.name}), .target = target, .optimize = .ReleaseSafe });
+        dropin.addCSourceFile(.{ .file = .{ .path = "tests/native/dropin_test.c" }, .flags = &c_flags });
+        dropin.addCSourceFiles(&core_sources, &c_flags);
+        dropin.addIncludePath(.{ .path = "csrc/lua" });
+        addLuaLibrary(b, dropin, v);
+        const run_dropin = b.addRunArtifact(dropin);
+        run_dropin.addArg("50"); // latency samples
+        test_step.dependOn(&run_dropin.step);
     }
 
     // Zig 0.11 cannot link its ThreadSanitizer runtime into C programs, and

@@ -96,6 +96,11 @@ struct mt_universe {
   _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
   _Atomic uint64_t cancel_seq; /* highest cancelled call */
   _Atomic int32_t pending;     /* slots with a request (estimate) */
+  _Atomic int arming;          /* MT_ARM_*: how interrupters arm */
+  _Atomic int arm_lock;        /* serialises hook-field stores: the owner's
+                                  own hook changes and direct arms */
+  _Atomic uint64_t rearm_id;   /* last id armed directly: what the watchdog
+                                  re-arms (it may not walk the universe) */
 
   mt_idmap map;                /* owner thread only */
 
@@ -127,6 +132,9 @@ void kick_push(mt_universe *u, uint32_t index);
 void kick(mt_universe *u);
 void kick_unblock_here(void);
 void kick_rearm(mt_universe *u, uint64_t handle);
+/* Arms L by a direct store, holding u's arm lock. The caller holds L's
+** slot lock. */
+void kick_direct(mt_universe *u, void *L);
 
 /* Watchdog (watchdog.c): re-arms `u` while requests are pending. */
 void rearm_schedule(mt_universe *u);
@@ -148,6 +156,8 @@ int scope_reaches(const mt_universe *from, uint64_t tenant);
 /* The tenant of live id `id` if `from` reaches it, else 0; the same work
 ** either way. */
 uint64_t slot_reach(const mt_universe *from, uint64_t id);
+/* slot_lock for the host that gives up after a bounded spin (signal handlers). */
+int slot_trylock(uint64_t id, mt_slot **out);
 void slot_unlock(mt_slot *s);
 void slot_retire(mt_universe *u, uint32_t index, int process);
 

@@ -2,6 +2,29 @@
 ** Kicks: how a request made on one thread reaches the thread that runs the
 ** target universe.
 **
+** Two ways, chosen per universe (mt_universe_arming):
+**
+** - Direct (Lua 5.1 to 5.3, and 5.4 as a first step): the interrupter
+**   stores the target's hook fields itself, as the rock does, but without
+**   lua_sethook (5.2 and 5.3 read L->ci in it, 5.4 walks the frames): only
+**   hook, basehookcount, hookcount, hookmask, the fields the Lua authors
+**   made safe to set asynchronously (5.3/5.4 declare them volatile and
+**   sig_atomic_t). The proof is in csrc/lua/hookfields.c. The target may
+**   run on any thread, so a state that moved needs nothing from its new
+**   thread. Ordering with the owner's own hook changes, through the
+**   universe's arm lock:
+**     interrupter: request into the slot (seq_cst); lock; store; unlock.
+**     owner (mt_kicks_hold .. release): lock; read requests; lua_sethook;
+**       unlock.
+**   If the owner locks first, the interrupter's store lands after the
+**   owner's disarm; if the interrupter locks first, its request is visible
+**   to the owner's read (it precedes the interrupter's unlock). So a
+**   disarm of ours never undoes an arm it has not seen the request of.
+**   The VM's own decrement of hookcount can undo a store of 1 when a count
+**   hook was already set; that hook then fires within its count, and the
+**   watchdog re-arms the last id stored directly (rearm_id) meanwhile.
+** - Signals (LuaJIT; 5.4 for its frame traps), as below.
+**
 ** Why a signal, and not lua_sethook from the interrupting thread as the
 ** rock does: lua_sethook is not safe against a concurrently running state.
 ** On 5.4 it walks the target's CallInfo list and writes `trap` into each
@@ -55,6 +78,7 @@
 ** one thread and its signal handler only, hence volatile sig_atomic_t.
 */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -98,6 +122,21 @@ void mt_process_kicks(mt_universe *u) {
   }
 }
 
+/* The recorded owner is where the state last allocated or hooked; a
+** drop-in state may have moved since to a thread that did neither yet.
+** So the version library checks, from the state itself, that this thread
+** runs it (runs_here); the main slot's lock keeps the main state alive
+** meanwhile. A lock held for long (by this very thread, interrupting its
+** own main state) drops the kick: the watchdog's re-arm resends it. */
+static int owner_proven(mt_universe *u) {
+  if (u->ops->runs_here == NULL || u->main_id == 0) return 1; /* main unknown (5.1, LuaJIT: required in a coroutine): the record as before */
+  mt_slot *s;
+  if (slot_trylock(u->main_id, &s) != MT_OK) return 0;
+  int here = s->u == u && u->ops->runs_here(u->ctx, s->L);
+  slot_unlock(s);
+  return here;
+}
+
 static void on_kick(int signo, siginfo_t *si, void *context) {
   (void)signo;
   (void)context;
@@ -106,7 +145,7 @@ static void on_kick(int signo, siginfo_t *si, void *context) {
     mt_universe *u = universe_from_handle((uint64_t)(uintptr_t)si->si_value.sival_ptr);
     if (u != NULL) {
       atomic_store(&u->signal_pending, 0);
-      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self()) {
+      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self() && owner_proven(u)) {
         if (u->holding) u->deferred = 1;
         else mt_process_kicks(u);
       }
@@ -146,12 +185,31 @@ void kick_unblock_here(void) {
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static void arm_lock(mt_universe *u) {
+  for (int spins = 0; atomic_exchange_explicit(&u->arm_lock, 1, memory_order_acquire); spins++) {
+    if (spins < 64) cpu_relax();
+    else sched_yield(); /* the holder was preempted */
+  }
+}
+
+static void arm_unlock(mt_universe *u) { atomic_store_explicit(&u->arm_lock, 0, memory_order_release); }
+
+void kick_direct(mt_universe *u, void *L) {
+  arm_lock(u);
+  u->ops->arm_direct(u->ctx, L);
+  arm_unlock(u);
+}
+
+/* `holding` before the lock: a handler on this thread never waits for a
+** lock its own thread holds (it defers instead). */
 void mt_kicks_hold(mt_universe *u) {
   u->holding = 1;
   atomic_signal_fence(memory_order_seq_cst);
+  arm_lock(u);
 }
 
 void mt_kicks_release(mt_universe *u) {
+  arm_unlock(u);
   atomic_signal_fence(memory_order_seq_cst);
   u->holding = 0;
   atomic_signal_fence(memory_order_seq_cst);
@@ -192,6 +250,18 @@ void kick(mt_universe *u) {
 ** owner after the universe closed, is dropped by the handler's checks; a
 ** `rearm` flag left on a reused universe costs one spurious arm_call. */
 void kick_rearm(mt_universe *u, uint64_t handle) {
+  int arming = atomic_load_explicit(&u->arming, memory_order_relaxed);
+  if (arming != MT_ARM_SIGNAL) {
+    /* The slot lock proves the id is alive, hence its universe (= u, if
+    ** the slot says so) and its lua_State. */
+    mt_slot *s;
+    uint32_t index;
+    if (slot_lock(NULL, atomic_load(&u->rearm_id), &s, &index) == MT_OK) {
+      if (s->u == u && (atomic_load(&s->word) & W_MODE)) kick_direct(u, s->L);
+      slot_unlock(s);
+    }
+    if (arming == MT_ARM_DIRECT) return;
+  }
   if (atomic_load_explicit(&u->hosted, memory_order_relaxed) && atomic_load(&u->call_seq) == 0) return; /* idle: nothing runs that could undo an arm */
   atomic_store(&u->rearm, 1);
   send_kick(u, handle);

@@ -45,7 +45,25 @@ typedef struct mt_ops {
   /* Arm everything the running host call may be executing (a cancelled
   ** call must stop even inside a coroutine). Same calling rules. */
   void (*arm_call)(void *ctx);
+  /* Arm L from any thread, by storing L's hook fields only (hookfields.c
+  ** in csrc/lua has the proof); NULL where a version cannot. The core calls
+  ** it holding L's slot lock (so L is alive) and the universe's arm lock
+  ** (so it never splits the owner's own hook change). */
+  void (*arm_direct)(void *ctx, void *L);
+  /* In the kick signal handler, on the recorded owner thread: nonzero only
+  ** if this thread is proven to be running the universe right now
+  ** (`main_L` is its main state, kept alive by its slot lock meanwhile).
+  ** NULL: the owner record is trusted (hosted states never move). */
+  int (*runs_here)(void *ctx, void *main_L);
 } mt_ops;
+
+/* How interrupters reach a universe's states. */
+enum {
+  MT_ARM_SIGNAL = 0,     /* a kick signal; the owner arms (LuaJIT) */
+  MT_ARM_DIRECT_AND_SIGNAL = 1, /* a direct store, then a kick for what the
+                                   store cannot reach (5.4: frame traps) */
+  MT_ARM_DIRECT = 2,     /* a direct store and nothing else (5.1 to 5.3) */
+};
 
 /* --- universes (owner thread) ------------------------------------------ */
 
@@ -55,6 +73,10 @@ typedef struct mt_ops {
 ** for the drop-in module, where the state may be running at any time.
 ** Returns NULL when the tables are full. */
 mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int hosted);
+
+/* Chooses how interrupters arm `u` (MT_ARM_*; MT_ARM_SIGNAL until set).
+** The version library calls it once its hook-field offsets are verified. */
+void mt_universe_arming(mt_universe *u, int how);
 
 /* Unregisters every id of the universe and retires it. Owner thread. */
 void mt_universe_close(mt_universe *u);
@@ -95,7 +117,10 @@ void mt_process_kicks(mt_universe *u);
 
 /* Holds kicks while the owner changes a hook itself: a kick signal that
 ** arrives meanwhile is deferred to mt_kicks_release, so the handler's
-** lua_sethook never splits the owner's. Owner thread; not nested. */
+** lua_sethook never splits the owner's, and the universe's arm lock is
+** held, so no direct arm from another thread splits it either. Every
+** disarm of ours happens held, after reading what is pending. Owner
+** thread; not nested. */
 void mt_kicks_hold(mt_universe *u);
 void mt_kicks_release(mt_universe *u);
 

@@ -30,8 +30,9 @@ static uint32_t cap, used; /* cap: 0 or a power of two */
 ** against clustering in the low bits. */
 static uint32_t home(uint64_t id) { return (uint32_t)((id * 0x9E3779B97F4A7C15u) >> 32) & (cap - 1); }
 
+/* Id 0 marks an empty entry: it is never pinned, and never found. */
 static pin *find(uint64_t id) {
-  if (cap == 0) return NULL;
+  if (cap == 0 || id == 0) return NULL;
   for (uint32_t i = home(id);; i = (i + 1) & (cap - 1)) {
     if (table[i].id == id) return &table[i];
     if (table[i].id == 0) return NULL;

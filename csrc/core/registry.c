@@ -137,6 +137,24 @@ int slot_lock(const mt_universe *from, uint64_t id, mt_slot **out, uint32_t *ind
   }
 }
 
+int slot_trylock(uint64_t id, mt_slot **out) {
+  uint32_t index;
+  mt_slot *s = slot_of_id(id, &index);
+  uint64_t w = atomic_load(&s->word);
+  if (id - 1 >= MT_ID_LIMIT - 1) return MT_UNKNOWN;
+  for (int spins = 0; spins < 4096; spins++) {
+    if (word_id(w) != id) return MT_UNKNOWN;
+    if (w & W_LOCK) {
+      cpu_relax();
+      w = atomic_load(&s->word);
+    } else if (atomic_compare_exchange_weak(&s->word, &w, w | W_LOCK)) {
+      *out = s;
+      return MT_OK;
+    }
+  }
+  return MT_FULL;
+}
+
 void slot_unlock(mt_slot *s) { atomic_fetch_and(&s->word, ~(uint64_t)W_LOCK); }
 
 /* Unregisters slot `index` of `u`. Owner thread. With `process` set, kicks
@@ -224,12 +242,13 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
   uint32_t index;
   if (slot_lock(from, id, &s, &index) != MT_OK) return MT_UNKNOWN;
   mt_universe *u = s->u;
+  int arming = atomic_load_explicit(&u->arming, memory_order_relaxed);
   /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
   uint64_t w = atomic_load(&s->word), nw;
   int push;
   do {
     nw = (w & ~(uint64_t)W_MODE) | (uint64_t)mode;
-    push = mode != MT_NONE && !(w & W_KICKED);
+    push = mode != MT_NONE && arming != MT_ARM_DIRECT && !(w & W_KICKED);
     if (push) nw |= W_KICKED;
   } while (!atomic_compare_exchange_weak(&s->word, &w, nw));
   mt_mode before = (mt_mode)(w & W_MODE);
@@ -237,9 +256,16 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
   if (before == MT_NONE && mode != MT_NONE) atomic_fetch_add(&u->pending, 1);
   if (before != MT_NONE && mode == MT_NONE) atomic_fetch_sub(&u->pending, 1);
   if (mode != MT_NONE) {
+    /* The request is in the slot before the arm (seq_cst above): the
+    ** owner reads requests under the arm lock, so either it sees this one
+    ** or its disarm is ordered before this arm (kick.c). */
+    if (arming != MT_ARM_SIGNAL) {
+      kick_direct(u, s->L);
+      atomic_store(&u->rearm_id, id);
+    }
     if (push) kick_push(u, index);
     mailbox_wake(u);
-    kick(u);
+    if (arming != MT_ARM_DIRECT) kick(u);
     rearm_schedule(u);
   }
   slot_unlock(s);
@@ -290,6 +316,7 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
   }
   mailbox_wake(u);
   if (atomic_load(&u->call_seq) == seq) {
+    if (atomic_load_explicit(&u->arming, memory_order_relaxed) != MT_ARM_SIGNAL) kick_direct(u, s->L);
     atomic_store(&u->call_kicked, 1);
     kick(u);
     /* Kicked again every few ms until the call ends (watchdog.c). */

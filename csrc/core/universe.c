@@ -67,6 +67,9 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->call_seq, 0);
   atomic_store(&u->cancel_seq, 0);
   atomic_store(&u->pending, 0);
+  atomic_store(&u->arming, MT_ARM_SIGNAL);
+  atomic_store(&u->arm_lock, 0);
+  atomic_store(&u->rearm_id, 0);
   atomic_store(&u->owner_tid, mt_tid());
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   u->holding = u->deferred = 0;
@@ -115,6 +118,10 @@ void mt_universe_adopt(mt_universe *u) {
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   kick_unblock_here();
   mt_process_kicks(u); /* kicks sent to the previous owner */
+}
+
+void mt_universe_arming(mt_universe *u, int how) {
+  if (how == MT_ARM_SIGNAL || u->ops->arm_direct != NULL) atomic_store(&u->arming, how);
 }
 
 uint64_t mt_main_id(mt_universe *u) { return u->main_id; }

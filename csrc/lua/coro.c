@@ -69,6 +69,14 @@ static int call_original(lua_State *L, lua_State *co, int wrap) {
   before_resume(w, co);
   if (!tracks_chain(w)) {
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+#ifdef MTINT_LUAJIT
+    /* A request that reached L while co ran left the VM's hook probing
+    ** every PROBE_COUNT instructions, which L may never run again; and L
+    ** may be about to leave the pcall it should land in (a resume in a
+    ** tail call has no Lua instruction after it). So it lands here, as a
+    ** return hook on PUC Lua does. */
+    if (w->u != NULL && mt_peek(w->u, L) != MT_NONE) hook_check(w, L);
+#endif
     return lua_gettop(L);
   }
   int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);

@@ -40,13 +40,13 @@ enum { UH_MASK = 1, UH_COUNT, UH_LEFT };
 
 /* Arms L to fire at its next instruction, keeping the script's hook mask.
 ** From the kick handler too: reads only the state's own hook fields. */
-static void arm_now(lua_State *L) {
+static void arm_now(mt_world *w, lua_State *L) {
   int mask = lua_gethook(L) == mt_hook ? lua_gethookmask(L) : 0;
-  lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, 1);
+  lua_sethook(L, mt_hook, mask | w->arm_mask, 1);
 }
 
 void hook_arm(void *ctx, void *L) {
-  (void)ctx;
+  mt_world *w = ctx;
 #ifdef MTINT_LUAJIT
   /* The VM's one hook need not fire now for a suspended coroutine: coro.c
   ** arms it as it is resumed, and a probe finds it if C code resumes it.
@@ -58,17 +58,17 @@ void hook_arm(void *ctx, void *L) {
     int ours = lua_gethook(L) == mt_hook;
     int mask = ours ? lua_gethookmask(L) : 0;
     int count = ours && (mask & LUA_MASKCOUNT) ? lua_gethookcount(L) : PROBE_COUNT;
-    if (!ours || !(mask & LUA_MASKCOUNT) || count > PROBE_COUNT) /* not probing yet */
-      lua_sethook(L, mt_hook, mask | LUA_MASKCOUNT, count < PROBE_COUNT ? count : PROBE_COUNT);
+    if (!ours || (mask & w->arm_mask) != w->arm_mask || count > PROBE_COUNT) /* not probing yet */
+      lua_sethook(L, mt_hook, mask | w->arm_mask, count < PROBE_COUNT ? count : PROBE_COUNT);
     return;
   }
 #endif
-  arm_now(L);
+  arm_now(w, L);
 }
 
 void hook_arm_resuming(mt_world *w, lua_State *co) {
   mt_kicks_hold(w->u);
-  arm_now(co);
+  arm_now(w, co);
   mt_kicks_release(w->u);
 }
 
@@ -268,11 +268,14 @@ static void desired(mt_world *w, lua_State *L, lua_Hook *f, int *mask, int *coun
   userhook_mask(w, L, &umask, &ucount);
   *f = mt_hook;
   if (mt_peek(w->u, L) != MT_NONE) {
-    *mask = umask | LUA_MASKCOUNT;
+    *mask = umask | w->arm_mask;
     *count = 1;
 #ifdef MTINT_LUAJIT
   } else if (mt_pending_count(w->u) > 0) {
-    *mask = umask | LUA_MASKCOUNT;
+    /* Probing: calls and returns too, so that a coroutine resumed by a
+    ** coroutine.resume saved before require "mtint" (which coro.c cannot
+    ** see) stops at its first call or return, however short its runs. */
+    *mask = umask | w->arm_mask;
     *count = (umask & LUA_MASKCOUNT) && ucount < PROBE_COUNT ? ucount : PROBE_COUNT;
 #endif
   } else if (umask != 0) {
@@ -402,9 +405,19 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, NULL, 0, 0);
     return;
   }
+  if (w->track_runner) world_runner(w);
   if (ar->event != LUA_HOOKCOUNT) {
+    /* Armed for an interrupt (MT_ARM_MASK, drop-in), a call or return delivers it
+    ** as a count event would: inside C-calling compiled loops, and inside
+    ** the pcall around a coroutine.resume that returns. */
+    if (w->hook_depth == 0 && (mt_peek(w->u, L) != MT_NONE || mt_call_cancelled(w->u))) interrupts(w, L);
     if (userhook_push(w, L, L)) {
-      userhook_call(L, ar);
+      int umask = record_int(L, UH_MASK);
+      int bit = ar->event == LUA_HOOKLINE ? LUA_MASKLINE : ar->event == LUA_HOOKRET ? LUA_MASKRET : LUA_MASKCALL;
+#if LUA_VERSION_NUM < 502
+      if (ar->event == LUA_HOOKTAILRET) bit = LUA_MASKRET;
+#endif
+      if (umask & bit) userhook_call(L, ar);
       lua_pop(L, 1);
     }
     return;

@@ -33,7 +33,7 @@ static interruptible *check_object(lua_State *L, int arg) {
 static mt_world *check_world(lua_State *L) {
   mt_world *w = world_of(L);
   if (w == NULL || w->u == NULL) luaL_error(L, "mtint: this Lua state is closing");
-  mt_universe_adopt(w->u);
+  world_runner(w);
   return w;
 }
 
@@ -198,7 +198,7 @@ MT_EXPORT int luaopen_mtint(lua_State *L) {
   mt_world *w = world_of(L);
   if (w == NULL) w = world_attach(L);
   if (w == NULL) return luaL_error(L, "mtint: cannot attach to this Lua state (out of memory)");
-  mt_universe_adopt(w->u);
+  world_runner(w);
 #ifdef MTINT_LUAJIT
   coro_install(L); /* one hook per VM: see coro.c */
 #endif

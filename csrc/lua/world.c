@@ -12,7 +12,15 @@
 
 #include "world.h"
 
-static const mt_ops world_ops = {hook_arm, hook_arm_call};
+/* Hosted states stay on their worker's thread: the owner record is
+** trusted there (runs_here NULL). */
+#ifdef MTINT_LUAJIT
+static const mt_ops world_ops = {hook_arm, hook_arm_call, NULL, NULL};
+static const mt_ops dropin_ops = {hook_arm, hook_arm_call, NULL, runner_proven};
+#else
+static const mt_ops world_ops = {hook_arm, hook_arm_call, hook_arm_direct, NULL};
+static const mt_ops dropin_ops = {hook_arm, hook_arm_call, hook_arm_direct, runner_proven};
+#endif
 static int sentinel_key;
 
 /* The pooled backend: small blocks from the state's pool, the rest from
@@ -47,6 +55,7 @@ static void pooled_free(mt_world *w, void *ptr, size_t old) {
 */
 static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   mt_world *w = ud;
+  if (w->track_runner) world_runner(w);
   size_t old = ptr ? osize : 0; /* with ptr NULL, 5.2+ pass a type tag */
   size_t used = atomic_load_explicit(&w->used, memory_order_relaxed);
   if (nsize == 0) {
@@ -119,7 +128,9 @@ static void probe_thread_size(mt_world *w, lua_State *L) {
       w->thread_offset = (size_t)((char *)co - p);
     }
   }
+  if (w->thread_size != (size_t)-1) hookfields_find(&w->hookfields, co, w->thread_size - w->thread_offset);
   lua_pop(L, 1);
+  if (w->track_runner && w->main != NULL) runner_find(w, w->main, w->thread_size - w->thread_offset);
 }
 
 static int sentinel_gc(lua_State *L) {
@@ -161,7 +172,8 @@ static lua_State *main_thread(lua_State *L) {
 ** allocator is already ours. Returns 0 on failure (the universe closed). */
 static int world_open(mt_world *w, lua_State *L, int hosted) {
   w->thread_size = (size_t)-1;
-  w->u = mt_universe_open(&world_ops, w, w->main, hosted);
+  w->stackref = -1;
+  w->u = mt_universe_open(w->track_runner ? &dropin_ops : &world_ops, w, w->main, hosted);
   if (w->u == NULL) return 0;
   mt_universe_meter(w->u, &w->used);
   w->cancel_word = mt_cancel_word(w->u);
@@ -171,6 +183,7 @@ static int world_open(mt_world *w, lua_State *L, int hosted) {
     w->u = NULL;
     return 0;
   }
+  if (w->hookfields.ok) mt_universe_arming(w->u, LUA_VERSION_NUM >= 504 ? MT_ARM_DIRECT_AND_SIGNAL : MT_ARM_DIRECT);
   return 1;
 }
 
@@ -179,6 +192,9 @@ mt_world *world_attach(lua_State *L) {
   mt_world *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->main = main_thread(L);
+  w->track_runner = 1;
+  w->arm_mask = MT_ARM_MASK;
+  world_runner(w);
   w->orig_alloc = lua_getallocf(L, &w->orig_ud);
   atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
   lua_setallocf(L, world_alloc, w);
@@ -208,6 +224,9 @@ mt_world *world_newstate(int hosted) {
   }
   lua_atpanic(L, panic);
   w->main = L;
+  w->track_runner = !hosted; /* a host state runs where it was made */
+  w->arm_mask = hosted ? LUA_MASKCOUNT : MT_ARM_MASK;
+  world_runner(w);
   if (!world_open(w, L, hosted)) {
     lua_close(L);
     world_free(w);

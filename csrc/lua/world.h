@@ -18,6 +18,20 @@
 
 typedef struct mt_host mt_host;
 
+/* What an armed interrupt hook listens to: count (the next instruction),
+** and call and return, which LuaJIT's compiled code still goes through
+** when it calls C functions, and which land an interrupt for a state
+** that is resuming a coroutine inside the right pcall (the rock's mask).
+** Drop-in states only: in a hosted state the host's own C functions
+** (the call's protected wrappers) would see the hook fire. */
+#define MT_ARM_MASK (LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET)
+
+/* Where a version keeps its hook fields in a lua_State (hookfields.c). */
+typedef struct {
+  int ok; /* found and verified: direct arming is possible */
+  size_t hook, basecount, count, mask;
+} mt_hookfields;
+
 typedef struct mt_world {
   mt_universe *u;
   lua_State *main;
@@ -54,6 +68,14 @@ typedef struct mt_world {
   mt_host *host;       /* NULL for the drop-in module */
 
   struct { int n; void *ptr[8]; size_t size[8]; } probe;
+  mt_hookfields hookfields;
+  int track_runner;     /* not hosted: note the thread that runs it */
+  int arm_mask;         /* MT_ARM_MASK, or LUA_MASKCOUNT when hosted */
+  long stackref;        /* offset in the main lua_State of a pointer into
+                           the C stack of the thread running it (runner.c);
+                           -1 if not found */
+  int runner;           /* kernel id of the thread last seen running the
+                           state (allocating or hooking); that thread only */
 } mt_world;
 
 /* The world of L, or NULL when its allocator is not ours. */
@@ -89,6 +111,21 @@ void hook_check(mt_world *w, lua_State *L);
 /* Sets (or clears, with nil) the interrupt handler of thread at `thread`
 ** to the value at `handler`. */
 void hook_sethandler(lua_State *L, int thread, int handler);
+
+/* Finds L's hook-field offsets on fresh coroutine `co`, whose block has
+** `span` bytes from co on (hookfields.c). Returns hf->ok. Owner thread. */
+int hookfields_find(mt_hookfields *hf, lua_State *co, size_t span);
+/* mt_ops.arm_direct: arms L from any thread (hookfields.c). */
+void hook_arm_direct(void *ctx, void *L);
+
+/* Records the calling thread as the one running w's state, when it is a
+** new one (runner.c). Cheap when unchanged. */
+void world_runner(mt_world *w);
+/* Finds w->stackref on main state L, while L runs on this thread, inside
+** a protected call; `span` bytes of L are readable (runner.c). */
+void runner_find(mt_world *w, lua_State *L, size_t span);
+/* mt_ops.runs_here (runner.c). */
+int runner_proven(void *ctx, void *main_L);
 
 /* Wraps coroutine.resume and coroutine.wrap (coro.c). */
 void coro_install(lua_State *L);

@@ -54,7 +54,7 @@ static void fake_arm(void *ctx, void *L) {
 
 static void fake_arm_call(void *ctx) { atomic_fetch_add(&((fake *)ctx)->call_arms, 1); }
 
-static const mt_ops fake_ops = {fake_arm, fake_arm_call};
+static const mt_ops fake_ops = {fake_arm, fake_arm_call, NULL, NULL};
 
 static uint64_t now_ms(void) { return mt_now_ns() / 1000000u; }
 

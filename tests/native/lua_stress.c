@@ -17,6 +17,13 @@
 **   unhook   a state removes every hook on itself in a loop (as a C module
 **            could), so most arms are undone before they fire; the
 **            watchdog's re-arm must still deliver each interrupt.
+**   mover    a state set up on one thread runs on a chain of others that
+**            never call mtint (as llthreads2 runs states), some while the
+**            previous thread is alive and blocked, some after it exited;
+**            an interrupter interrupts it once and waits for the delivery
+**            (issue 12, item 2). On LuaJIT the loop allocates now and
+**            then: kicks are signals there, and a thread that runs the
+**            state is noted when it allocates or hooks (runner.c).
 **
 ** Usage: lua_stress SECONDS
 */
@@ -45,6 +52,7 @@ static _Atomic int stop_workers, stop_interrupters;
 static _Atomic int lost, failures;
 static _Atomic uint64_t spin_ids[SPINNERS], spin_delivered[SPINNERS];
 static _Atomic uint64_t unhook_id, unhook_delivered;
+static _Atomic uint64_t mover_id, mover_delivered, mover_hops;
 static _Atomic uint64_t coro_ids[CORO_IDS];
 static _Atomic uint64_t deep_id, reopen_id;
 static _Atomic uint64_t coro_made, deep_rounds, reopens, coro_interrupted, unhooked;
@@ -64,6 +72,7 @@ static int l_publish(lua_State *L) {
   else if (strcmp(what, "deep") == 0) atomic_store(&deep_id, id);
   else if (strcmp(what, "reopen") == 0) atomic_store(&reopen_id, id);
   else if (strcmp(what, "unhook") == 0) atomic_store(&unhook_id, id);
+  else if (strcmp(what, "mover") == 0) atomic_store(&mover_id, id);
   return 0;
 }
 
@@ -81,6 +90,12 @@ static int l_unhook_delivered(lua_State *L) {
   (void)L;
   atomic_fetch_add(&unhook_delivered, 1);
   return 0;
+}
+
+static int l_mover_delivered(lua_State *L) {
+  if (lua_gettop(L) == 0) atomic_fetch_add(&mover_delivered, 1);
+  lua_pushnumber(L, (lua_Number)atomic_load(&mover_delivered));
+  return 1;
 }
 
 static int l_count(lua_State *L) {
@@ -110,6 +125,7 @@ static lua_State *new_state(int pooled) {
   lua_register(L, "count", l_count);
   lua_register(L, "unhook", l_unhook);
   lua_register(L, "unhook_delivered", l_unhook_delivered);
+  lua_register(L, "mover_delivered", l_mover_delivered);
   return L;
 }
 
@@ -204,6 +220,63 @@ static const char *unhook_code =
     "local n = 0\n"
     "while true do unhook() n = n + 1 if n % 4096 == 0 and stop() then return end end\n";
 
+/* Set up on the mover's thread; HOP runs on the others, until the state
+** has taken two interrupts there. */
+static const char *mover_code =
+    "local mtint = require 'mtint'\n"
+    "mtint.sethook(function() mover_delivered(true) end)\n"
+    "publish('mover', 0, mtint.id())\n"
+    "function HOP()\n"
+    "  local start, x = mover_delivered(), 0\n"
+    "  while mover_delivered() < start + 2 and not stop() do\n"
+    "    for i = 1, 500 do x = x + i end\n"
+#ifdef MTINT_LUAJIT
+    "    if x % 7 == 0 then x = #{x} end\n"
+#endif
+    "  end\n"
+    "end\n";
+
+static void *mover_hop(void *arg) {
+  lua_State *L = arg;
+  lua_getglobal(L, "HOP"); /* no allocation: the state is not noted here yet */
+  if (lua_pcall(L, 0, 0, 0) != 0) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "mover: %s\n", msg ? msg : "(non-string error)");
+    atomic_fetch_add(&failures, 1);
+    lua_pop(L, 1);
+  }
+  atomic_fetch_add(&mover_hops, 1);
+  return NULL;
+}
+
+/* Each hop starts a thread: the odd ones while this thread waits for it
+** (the previous runner alive), the even ones from the previous hop's
+** thread, which then exits (the previous runner gone). */
+static void *mover_chain(void *arg) {
+  lua_State *L = arg;
+  mover_hop(L);
+  pthread_t next;
+  pthread_create(&next, NULL, mover_hop, L);
+  pthread_join(next, NULL);
+  return NULL;
+}
+
+static void *mover_worker(void *arg) {
+  (void)arg;
+  for (int round = 0; !atomic_load(&stop_workers); round++) {
+    lua_State *L = new_state(round % 2);
+    run(L, mover_code, 0);
+    for (int hop = 0; hop < 4 && !atomic_load(&stop_workers); hop++) {
+      pthread_t t;
+      pthread_create(&t, NULL, hop % 2 ? mover_chain : mover_hop, L);
+      pthread_join(t, NULL);
+    }
+    atomic_store(&mover_id, 0);
+    close_state(L);
+  }
+  return NULL;
+}
+
 static void *unhook_worker(void *arg) {
   (void)arg;
   lua_State *L = new_state(1);
@@ -289,6 +362,22 @@ static void *interrupter(void *arg) {
       }
       atomic_fetch_add(&unhooked, 1);
     }
+    uint64_t moving = atomic_load(&mover_id);
+    if (moving != 0 && (uintptr_t)arg == 1) {
+      uint64_t before = atomic_load(&mover_delivered);
+      uint64_t start = mt_now_ns();
+      mt_interrupt(moving, MT_ONCE, NULL);
+      /* Between hops and states nothing runs it: only a wait of 2 s with
+      ** the same id registered and no delivery is a loss. */
+      while (atomic_load(&mover_delivered) == before && atomic_load(&mover_id) == moving) {
+        if (mt_now_ns() - start > 2000000000u) {
+          fprintf(stderr, "lost an interrupt to the state that moves between threads\n");
+          atomic_fetch_add(&lost, 1);
+          break;
+        }
+        sched_yield();
+      }
+    }
     for (int k = 0; k < 32; k++) {
       mt_interrupt(atomic_load(&coro_ids[next_rand(&seed) % CORO_IDS]), MT_ONCE, NULL);
       mt_interrupt(atomic_load(&deep_id), MT_ONCE, NULL);
@@ -300,13 +389,14 @@ static void *interrupter(void *arg) {
 
 int main(int argc, char **argv) {
   int seconds = argc > 1 ? atoi(argv[1]) : 3;
-  pthread_t workers[SPINNERS + 4], interrupters[2];
+  pthread_t workers[SPINNERS + 5], interrupters[2];
   int nw = 0;
   for (intptr_t s = 0; s < SPINNERS; s++) pthread_create(&workers[nw++], NULL, spin_worker, (void *)s);
   pthread_create(&workers[nw++], NULL, coro_worker, NULL);
   pthread_create(&workers[nw++], NULL, deep_worker, NULL);
   pthread_create(&workers[nw++], NULL, reopen_worker, NULL);
   pthread_create(&workers[nw++], NULL, unhook_worker, NULL);
+  pthread_create(&workers[nw++], NULL, mover_worker, NULL);
   for (intptr_t i = 0; i < 2; i++) pthread_create(&interrupters[i], NULL, interrupter, (void *)i);
   sleep((unsigned)seconds);
   atomic_store(&stop_interrupters, 1);
@@ -315,12 +405,13 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nw; i++) pthread_join(workers[i], NULL);
   uint64_t delivered = 0;
   for (int s = 0; s < SPINNERS; s++) delivered += atomic_load(&spin_delivered[s]);
-  printf("%s: %d s: %llu interrupts delivered, %d lost; %llu coroutines (%llu interrupted); %llu deep rounds; %llu reopens; %llu to a state removing its hooks; %llu ids left\n",
+  printf("%s: %d s: %llu interrupts delivered, %d lost; %llu coroutines (%llu interrupted); %llu deep rounds; %llu reopens; %llu to a state removing its hooks; %llu to a state on %llu threads; %llu ids left\n",
          MT_VERSION_NAME, seconds, (unsigned long long)delivered, atomic_load(&lost), (unsigned long long)atomic_load(&coro_made),
          (unsigned long long)atomic_load(&coro_interrupted), (unsigned long long)atomic_load(&deep_rounds),
          (unsigned long long)atomic_load(&reopens), (unsigned long long)atomic_load(&unhooked),
+         (unsigned long long)atomic_load(&mover_delivered), (unsigned long long)atomic_load(&mover_hops),
          (unsigned long long)mt_live_ids());
   int ok = atomic_load(&lost) == 0 && atomic_load(&failures) == 0 && delivered > 0 && atomic_load(&unhooked) > 0 &&
-           mt_live_ids() == 0;
+           atomic_load(&mover_delivered) > 0 && mt_live_ids() == 0;
   return ok ? 0 : 1;
 }
