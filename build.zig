@@ -74,13 +74,25 @@ fn hasHeaders(v: LuaVersion) bool {
     return true;
 }
 
-// Debian's luaconf.h includes a multiarch header (it only names the
-// directory of C modules, which liblua itself uses): an explicit -Dtarget
-// needs its path, whatever the target. The system libraries live in the
-// multiarch directory too; only the tests link them.
+// The tests link the system's Lua: its multiarch library and header paths.
 fn addSystemPaths(step: *std.Build.Step.Compile) void {
     step.addIncludePath(.{ .path = "/usr/include/x86_64-linux-gnu" });
     step.addLibraryPath(.{ .path = "/usr/lib/x86_64-linux-gnu" });
+}
+
+// Debian's luaconf.h includes lua5.x-deb-multiarch.h, which only names the
+// directory of C modules (used inside liblua, not by mtint). The libraries
+// get a copy for their target instead of /usr/include/x86_64-linux-gnu,
+// whose x86-64 system headers would shadow a cross target's.
+fn debianMultiarchHeaders(b: *std.Build, target: std.zig.CrossTarget) std.Build.LazyPath {
+    const wf = b.addWriteFiles();
+    const info = std.zig.system.NativeTargetInfo.detect(target) catch @panic("target");
+    const triple = b.fmt("{s}-linux-gnu", .{@tagName(info.target.cpu.arch)});
+    for (lua_versions) |v| {
+        if (v.luajit) continue;
+        _ = wf.add(b.fmt("lua{s}-deb-multiarch.h", .{v.name}), b.fmt("#define DEB_HOST_MULTIARCH \"{s}\"\n", .{triple}));
+    }
+    return wf.getDirectory();
 }
 
 pub fn build(b: *std.Build) void {
@@ -92,6 +104,7 @@ pub fn build(b: *std.Build) void {
     const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default: ReleaseFast)") orelse .ReleaseFast;
 
     const strip = b.option(bool, "strip", "Strip the libraries (default: false)") orelse false;
+    const dropin = b.option(bool, "dropin", "Build the drop-in mtint.so too (default: true)") orelse true;
 
     const core = b.addSharedLibrary(.{ .name = "mtint_core", .target = target, .optimize = optimize });
     core.addCSourceFiles(&core_sources, &c_flags);
@@ -99,6 +112,7 @@ pub fn build(b: *std.Build) void {
     core.strip = strip;
     b.installArtifact(core);
 
+    const multiarch = debianMultiarchHeaders(b, target);
     for (lua_versions) |v| {
         if (!hasHeaders(v)) {
             std.log.warn("skipping Lua {s}: {s}/lua.h not found (apt-get install liblua{s}-dev or libluajit-5.1-dev)", .{ v.name, v.include, v.name });
@@ -106,6 +120,7 @@ pub fn build(b: *std.Build) void {
         }
         const lib = b.addSharedLibrary(.{ .name = b.fmt("mtint_lua-{s}", .{v.name}), .target = target, .optimize = optimize });
         addLuaSources(lib, v);
+        lib.addIncludePath(multiarch);
         lib.addCSourceFiles(&binding_sources, &c_flags);
         lib.strip = strip;
         // Link the core by name, not with linkLibrary, which would also
@@ -118,14 +133,18 @@ pub fn build(b: *std.Build) void {
         b.getInstallStep().dependOn(&install.step);
 
         // The drop-in: its Lua symbols stay undefined, as in any Lua C
-        // module, and come from the interpreter that loads it.
-        const dropin = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
-        addLuaSources(dropin, v);
-        dropin.addCSourceFiles(&core_sources, &c_flags);
-        dropin.linker_allow_shlib_undefined = true;
-        dropin.strip = strip;
+        // module, and come from the interpreter that loads it. It has its
+        // own copy of the core, hence its own registry: ids are shared
+        // within one loaded copy (one Lua version), not with JavaScript's.
+        if (!dropin) continue;
+        const dropin_lib = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
+        addLuaSources(dropin_lib, v);
+        dropin_lib.addIncludePath(multiarch);
+        dropin_lib.addCSourceFiles(&core_sources, &c_flags);
+        dropin_lib.linker_allow_shlib_undefined = true;
+        dropin_lib.strip = strip;
         // Lua's `require "mtint"` looks for exactly mtint.so.
-        const install_dropin = b.addInstallFileWithDir(dropin.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "mtint.so");
+        const install_dropin = b.addInstallFileWithDir(dropin_lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "mtint.so");
         b.getInstallStep().dependOn(&install_dropin.step);
     }
 
@@ -144,7 +163,6 @@ fn originRelative(b: *std.Build, rel: []const u8) std.Build.LazyPath {
 fn addLuaSources(step: *std.Build.Step.Compile, v: LuaVersion) void {
     step.addIncludePath(.{ .path = v.include });
     step.addIncludePath(.{ .path = "csrc/core" });
-    addSystemPaths(step);
     if (v.luajit) step.defineCMacro("MTINT_LUAJIT", "1");
     step.addCSourceFiles(&lua_sources, &c_flags);
     step.linkLibC();
@@ -153,6 +171,7 @@ fn addLuaSources(step: *std.Build.Step.Compile, v: LuaVersion) void {
 // The tests link the system's Lua directly.
 fn addLuaLibrary(step: *std.Build.Step.Compile, v: LuaVersion) void {
     addLuaSources(step, v);
+    addSystemPaths(step);
     step.linkSystemLibrary2(v.lib, .{ .use_pkg_config = .no });
 }
 

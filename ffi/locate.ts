@@ -25,7 +25,9 @@ export type LibrarySource = "MTINT_LIB_DIR" | "checkout build" | "package" | "do
 
 /** A library directory and how it was found. */
 export interface LibraryLocation {
+  /** The directory: libmtint_core.so and <version>/libmtint_lua.so. */
   dir: string;
+  /** How it was found. */
   source: LibrarySource;
   /** `<os>-<arch>-<libc>`, e.g. linux-x64-gnu. */
   target: string;
@@ -184,6 +186,8 @@ export async function locateLibraries(moduleUrl: string = import.meta.url): Prom
     }
     throw unsupported(target, shippedTargets(nativeDir));
   }
-  if (here.protocol === "https:" || here.protocol === "http:") return fromCache(new URL("../native/", here), target);
+  if (here.protocol === "https:" || here.protocol === "http:") {
+    return await fromCache(new URL("../native/", here), target);
+  }
   throw new Error(`mtint: cannot load native libraries for a module served from ${here.protocol}`);
 }

@@ -109,6 +109,7 @@ export function openLua(version: LuaVersion, runtime?: string): LuaLib {
 
 /** How one version fares on this machine. */
 export interface VersionStatus {
+  /** The Lua version. */
   version: LuaVersion;
   /** The Lua runtime library it is bound to, when it loads. */
   runtime?: string;
