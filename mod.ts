@@ -30,6 +30,10 @@ import {
 } from "./ffi/mod.ts";
 import { checkId, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
+// The worker's module is reached only through `new Worker(url)`: this edge
+// (erased at run time) puts it in the module graph, so that `deno cache`
+// fetches it and a later --cached-only run can start workers.
+import type {} from "./src/worker.ts";
 
 export { LuaWorker } from "./src/lua_worker.ts";
 export type {
