@@ -36,7 +36,8 @@ const VERSIONS = ["5.1", "5.2", "5.3", "5.4", "luajit"];
 const SOURCES = ["mod.ts", "README.md", "LICENSE", "src", "ffi"];
 
 async function run(cmd: string, args: string[], cwd = root): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } }).output();
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+    .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
   return text;

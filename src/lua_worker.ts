@@ -709,7 +709,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           args: call.args,
           timeout: call.timeout,
         } satisfies Request,
-        [call.chunk.buffer, call.name.buffer, call.args.buffer],
+        [call.chunk.buffer as ArrayBuffer, call.name.buffer as ArrayBuffer, call.args.buffer as ArrayBuffer],
       );
       call.number = this.#channel.announce(VIA_MESSAGE);
     }
