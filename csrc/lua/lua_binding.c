@@ -66,6 +66,15 @@ static _Noreturn void missing(const char *name) {
   __asm__(".text\n.globl " #name "\n.hidden " #name "\n.type " #name ",%function\n" #name      \
           ":\n\tadrp x16, mt_lua_fn_" #name "\n\tldr x16, [x16, :lo12:mt_lua_fn_" #name "]\n" \
           "\tbr x16\n.size " #name ",.-" #name "\n");
+#elif defined(__x86_64__) && defined(__APPLE__)
+#define MT_LUA_API(name)                                                        \
+  __asm__(".text\n.globl _" #name "\n.private_extern _" #name "\n.p2align 2\n_" #name \
+          ":\n\tjmp *_mt_lua_fn_" #name "(%rip)\n");
+#elif defined(__aarch64__) && defined(__APPLE__)
+#define MT_LUA_API(name)                                                                        \
+  __asm__(".text\n.globl _" #name "\n.private_extern _" #name "\n.p2align 2\n_" #name            \
+          ":\n\tadrp x16, _mt_lua_fn_" #name "@PAGE\n\tldr x16, [x16, _mt_lua_fn_" #name "@PAGEOFF]\n" \
+          "\tbr x16\n");
 #else
 #error "lua_binding.c: no call stubs for this architecture or object format"
 #endif
