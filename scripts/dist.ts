@@ -132,8 +132,13 @@ writeFileSync(
   ) + "\n",
 );
 await run(deno, ["fmt", "--quiet", "ffi/manifest.ts", "deno.json"], jsr);
-const dryRun = await run(deno, ["publish", "--dry-run", "--allow-dirty"], jsr);
-const listed = [...dryRun.matchAll(/^\s+file:\/\/(\S+)/gm)].map((m) => relative(jsr, m[1])).sort();
+// In a copy outside the checkout: no package.json or node_modules around,
+// as on the machine that publishes.
+const alone = Deno.makeTempDirSync({ prefix: "mtint-jsr-" });
+copy(jsr, alone);
+const dryRun = await run(deno, ["publish", "--dry-run", "--allow-dirty"], alone);
+rmSync(alone, { recursive: true, force: true });
+const listed = [...dryRun.matchAll(/^\s+file:\/\/(\S+)/gm)].map((m) => relative(alone, m[1])).sort();
 const staged = filesUnder(jsr);
 if (JSON.stringify(listed) !== JSON.stringify(staged)) {
   throw new Error(
