@@ -91,9 +91,13 @@ check() { # name, expected text, command...
 }
 cd "$work/deno"
 check "missing Lua runtime" "apt-get install liblua5.4-0" \
-  env MTINT_LUA_5_4=/nonexistent/liblua5.4.so "$deno" run --cached-only $perms messages.ts no-lua
+  env MTINT_LUA_5_4=/nonexistent/liblua5.4.so "$deno" run --cached-only $perms messages.ts 5.4
 check "missing runtime names what it tried" "/nonexistent/liblua5.4.so (MTINT_LUA_5_4)" \
-  env MTINT_LUA_5_4=/nonexistent/liblua5.4.so "$deno" run --cached-only $perms messages.ts no-lua
+  env MTINT_LUA_5_4=/nonexistent/liblua5.4.so "$deno" run --cached-only $perms messages.ts 5.4
+check "another version's runtime" "it is Lua 5.3, not Lua 5.4" \
+  env MTINT_LUA_5_4=liblua5.3.so.0 "$deno" run --cached-only $perms messages.ts 5.4
+check "PUC Lua 5.1 for LuaJIT" "it is Lua 5.1, not LuaJIT" \
+  env MTINT_LUA_LUAJIT=liblua5.1.so.0 "$deno" run --cached-only $perms messages.ts luajit
 check "missing --allow-ffi" "mtint needs --allow-ffi" \
   "$deno" run --cached-only --allow-read --allow-env --allow-import="$host" messages.ts versions
 check "no --allow-net for the first download" "run Deno with --allow-net=$host" \
