@@ -95,6 +95,8 @@ static const struct binding bindings[] = {
 /* Which Lua a runtime is, from the functions only that version has; then
 ** its own lua_version where one exists (its signature differs per version). */
 static const char *identify(void *h, char *detail, size_t size) {
+  /* Every version has these; a library without them is no Lua at all. */
+  if (!dlsym(h, "lua_newstate") || !dlsym(h, "lua_pushlstring")) return "not a Lua runtime (no lua_newstate)";
   if (dlsym(h, "luaJIT_setmode")) return "LuaJIT";
   void *version = dlsym(h, "lua_version");
   if (version == NULL) return "Lua 5.1";

@@ -96,6 +96,8 @@ check "missing runtime names what it tried" "/nonexistent/liblua5.4.so (MTINT_LU
   env MTINT_LUA_5_4=/nonexistent/liblua5.4.so "$deno" run --cached-only $perms messages.ts 5.4
 check "another version's runtime" "it is Lua 5.3, not Lua 5.4" \
   env MTINT_LUA_5_4=liblua5.3.so.0 "$deno" run --cached-only $perms messages.ts 5.4
+check "a library that is no Lua" "it is not a Lua runtime (no lua_newstate), not Lua 5.1" \
+  env MTINT_LUA_5_1=libm.so.6 "$deno" run --cached-only $perms messages.ts 5.1
 check "PUC Lua 5.1 for LuaJIT" "it is Lua 5.1, not LuaJIT" \
   env MTINT_LUA_LUAJIT=liblua5.1.so.0 "$deno" run --cached-only $perms messages.ts luajit
 check "missing --allow-ffi" "mtint needs --allow-ffi" \
