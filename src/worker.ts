@@ -45,7 +45,7 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
-    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer]);
+    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, token, true);
     lib.reply(state, bytes);
