@@ -1,8 +1,16 @@
-//! Builds the core (csrc/core) once and the Lua library (csrc/lua) once per
-//! Lua version whose headers are installed:
+//! Builds the core (csrc/core) once and the Lua library (csrc/lua) twice per
+//! Lua version whose headers are installed (only the headers: nothing links
+//! Lua, so the libraries run with any distribution's Lua runtime):
 //!
-//!   zig-out/lib/libmtint_core.so      registry, kicks, deadlines, mailbox
-//!   zig-out/lib/<version>/mtint.so    `require "mtint"` and the host API
+//!   zig-out/lib/libmtint_core.so             registry, kicks, deadlines, mailbox
+//!   zig-out/lib/<version>/libmtint_lua.so    the host API for JavaScript; uses the
+//!                                            core above, binds Lua at run time
+//!   zig-out/lib/<version>/mtint.so           `require "mtint"` for the stock
+//!                                            interpreters: one file, the core inside,
+//!                                            Lua's symbols from the interpreter
+//!
+//! `-Dtarget=x86_64-linux-gnu.2.28 -Dstrip=true` is how scripts/dist.ts
+//! cross-builds the prebuilt libraries.
 //!
 //! `zig build test` builds and runs the native tests, including a
 //! ThreadSanitizer build of the core's stress test.
@@ -54,6 +62,11 @@ const lua_sources = [_][]const u8{
     "csrc/lua/pool.c",
 };
 
+// Only in libmtint_lua.so: the run-time binding of the Lua API.
+const binding_sources = [_][]const u8{
+    "csrc/lua/lua_binding.c",
+};
+
 const c_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
 
 fn hasHeaders(v: LuaVersion) bool {
@@ -63,11 +76,25 @@ fn hasHeaders(v: LuaVersion) bool {
     return true;
 }
 
-// Debian's luaconf.h includes a multiarch header, and the system libraries
-// live in the multiarch directory: an explicit -Dtarget needs both paths.
+// The tests link the system's Lua: its multiarch library and header paths.
 fn addSystemPaths(step: *std.Build.Step.Compile) void {
     step.addIncludePath(.{ .path = "/usr/include/x86_64-linux-gnu" });
     step.addLibraryPath(.{ .path = "/usr/lib/x86_64-linux-gnu" });
+}
+
+// Debian's luaconf.h includes lua5.x-deb-multiarch.h, which only names the
+// directory of C modules (used inside liblua, not by mtint). The libraries
+// get a copy for their target instead of /usr/include/x86_64-linux-gnu,
+// whose x86-64 system headers would shadow a cross target's.
+fn debianMultiarchHeaders(b: *std.Build, target: std.zig.CrossTarget) std.Build.LazyPath {
+    const wf = b.addWriteFiles();
+    const info = std.zig.system.NativeTargetInfo.detect(target) catch @panic("target");
+    const triple = b.fmt("{s}-linux-gnu", .{@tagName(info.target.cpu.arch)});
+    for (lua_versions) |v| {
+        if (v.luajit) continue;
+        _ = wf.add(b.fmt("lua{s}-deb-multiarch.h", .{v.name}), b.fmt("#define DEB_HOST_MULTIARCH \"{s}\"\n", .{triple}));
+    }
+    return wf.getDirectory();
 }
 
 pub fn build(b: *std.Build) void {
@@ -78,28 +105,49 @@ pub fn build(b: *std.Build) void {
     // into C code. The sanitizer builds are separate test steps.
     const optimize = b.option(std.builtin.OptimizeMode, "optimize", "Optimization mode (default: ReleaseFast)") orelse .ReleaseFast;
 
+    const strip = b.option(bool, "strip", "Strip the libraries (default: false)") orelse false;
+    const dropin = b.option(bool, "dropin", "Build the drop-in mtint.so too (default: true)") orelse true;
+
     const core = b.addSharedLibrary(.{ .name = "mtint_core", .target = target, .optimize = optimize });
     core.addCSourceFiles(&core_sources, &c_flags);
     core.linkLibC();
+    core.strip = strip;
     b.installArtifact(core);
 
+    const multiarch = debianMultiarchHeaders(b, target);
     for (lua_versions) |v| {
         if (!hasHeaders(v)) {
             std.log.warn("skipping Lua {s}: {s}/lua.h not found (apt-get install liblua{s}-dev or libluajit-5.1-dev)", .{ v.name, v.include, v.name });
             continue;
         }
-        const lib = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
-        addLuaLibrary(b, lib, v);
+        const lib = b.addSharedLibrary(.{ .name = b.fmt("mtint_lua-{s}", .{v.name}), .target = target, .optimize = optimize });
+        addLuaSources(lib, v);
+        lib.addIncludePath(multiarch);
+        lib.addCSourceFiles(&binding_sources, &c_flags);
+        lib.strip = strip;
         // Link the core by name, not with linkLibrary, which would also
         // bake the build cache's absolute path into the run path.
         lib.addLibraryPath(core.getEmittedBinDirectory());
         lib.linkSystemLibrary2("mtint_core", .{ .use_pkg_config = .no });
-        // The core is found beside the library at run time, whether JS or a
-        // stock interpreter loads it.
+        // The core is found beside the library at run time.
         lib.addRPath(originRelative(b, ".."));
-        // Lua's `require "mtint"` looks for exactly mtint.so.
-        const install = b.addInstallFileWithDir(lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "mtint.so");
+        const install = b.addInstallFileWithDir(lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "libmtint_lua.so");
         b.getInstallStep().dependOn(&install.step);
+
+        // The drop-in: its Lua symbols stay undefined, as in any Lua C
+        // module, and come from the interpreter that loads it. It has its
+        // own copy of the core, hence its own registry: ids are shared
+        // within one loaded copy (one Lua version), not with JavaScript's.
+        if (!dropin) continue;
+        const dropin_lib = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
+        addLuaSources(dropin_lib, v);
+        dropin_lib.addIncludePath(multiarch);
+        dropin_lib.addCSourceFiles(&core_sources, &c_flags);
+        dropin_lib.linker_allow_shlib_undefined = true;
+        dropin_lib.strip = strip;
+        // Lua's `require "mtint"` looks for exactly mtint.so.
+        const install_dropin = b.addInstallFileWithDir(dropin_lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "mtint.so");
+        b.getInstallStep().dependOn(&install_dropin.step);
     }
 
     addTests(b, target, optimize);
@@ -114,15 +162,19 @@ fn originRelative(b: *std.Build, rel: []const u8) std.Build.LazyPath {
     return .{ .generated = file };
 }
 
-fn addLuaLibrary(b: *std.Build, step: *std.Build.Step.Compile, v: LuaVersion) void {
-    _ = b;
+fn addLuaSources(step: *std.Build.Step.Compile, v: LuaVersion) void {
     step.addIncludePath(.{ .path = v.include });
     step.addIncludePath(.{ .path = "csrc/core" });
-    addSystemPaths(step);
     if (v.luajit) step.defineCMacro("MTINT_LUAJIT", "1");
     step.addCSourceFiles(&lua_sources, &c_flags);
-    step.linkSystemLibrary2(v.lib, .{ .use_pkg_config = .no });
     step.linkLibC();
+}
+
+// The tests link the system's Lua directly.
+fn addLuaLibrary(step: *std.Build.Step.Compile, v: LuaVersion) void {
+    addLuaSources(step, v);
+    addSystemPaths(step);
+    step.linkSystemLibrary2(v.lib, .{ .use_pkg_config = .no });
 }
 
 fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.OptimizeMode) void {
@@ -152,7 +204,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         stress.addCSourceFile(.{ .file = .{ .path = "tests/native/lua_stress.c" }, .flags = &c_flags });
         stress.addCSourceFiles(&core_sources, &c_flags);
         stress.addIncludePath(.{ .path = "csrc/lua" });
-        addLuaLibrary(b, stress, v);
+        addLuaLibrary(stress, v);
         const run = b.addRunArtifact(stress);
         run.addArg(seconds);
         test_step.dependOn(&run.step);
@@ -161,7 +213,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         dropin.addCSourceFile(.{ .file = .{ .path = "tests/native/dropin_test.c" }, .flags = &c_flags });
         dropin.addCSourceFiles(&core_sources, &c_flags);
         dropin.addIncludePath(.{ .path = "csrc/lua" });
-        addLuaLibrary(b, dropin, v);
+        addLuaLibrary(dropin, v);
         const run_dropin = b.addRunArtifact(dropin);
         run_dropin.addArg("50"); // latency samples
         test_step.dependOn(&run_dropin.step);

@@ -19,9 +19,21 @@
  *
  * @module
  */
-import { loadableVersions, type LuaVersion, openCore } from "./ffi/mod.ts";
+import {
+  type LibraryLocation,
+  libraryLocation,
+  loadableVersions,
+  type LuaVersion,
+  openCore,
+  type VersionStatus,
+  versionStatus,
+} from "./ffi/mod.ts";
 import { checkId, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
+// The worker's module is reached only through `new Worker(url)`: this edge
+// (erased at run time) puts it in the module graph, so that `deno cache`
+// fetches it and a later --cached-only run can start workers.
+import type {} from "./src/worker.ts";
 
 export { LuaWorker } from "./src/lua_worker.ts";
 export type {
@@ -44,7 +56,8 @@ export type {
 export { error, LuaError, MtintError } from "./src/errors.ts";
 export type { LuaErrorCode, LuaErrorDetails, MtintErrorCode, MtintErrorOptions } from "./src/errors.ts";
 export type { LuaInput, LuaValue } from "./src/codec.ts";
-export type { LuaVersion } from "./ffi/mod.ts";
+export { LUA_VERSIONS } from "./ffi/mod.ts";
+export type { LibraryLocation, LibrarySource, LuaVersion, VersionStatus } from "./ffi/mod.ts";
 
 /**
  * Interrupts the Lua main state or coroutine `id`, from any thread, as
@@ -59,9 +72,22 @@ export function interrupt(id: number, flag?: boolean): boolean {
   return true;
 }
 
-/** The Lua versions whose libraries are built and load here. */
+/**
+ * The Lua versions that load here: their library is present and their Lua
+ * runtime is installed. Throws, saying why for each version, when none
+ * does; {@link diagnostics} tells why one is missing.
+ */
 export function versions(): LuaVersion[] {
   return loadableVersions();
+}
+
+/**
+ * Where the native libraries were found and, per Lua version, the runtime
+ * library it is bound to or why it does not load. Throws when the native
+ * libraries themselves are missing or cannot load (the error says why).
+ */
+export function diagnostics(): { libraries: LibraryLocation; versions: VersionStatus[] } {
+  return { libraries: libraryLocation(), versions: versionStatus() };
 }
 
 /** CLOCK_MONOTONIC in ns, the clock of `require("host").clock()` (seconds) in Lua. */

@@ -6,7 +6,7 @@
 import { CString, dlopen, JSCallback, toArrayBuffer } from "bun:ffi";
 import type { FFIFunction, FFITypeOrString, Pointer as BunPointer } from "bun:ffi";
 import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
-import { nonEmpty, wrapCore } from "./native.ts";
+import { bindWith, nonEmpty, wrapCore } from "./native.ts";
 import type { CoreFunctions, CoreLib, HostCallbacks, Loader, LuaLib, Pointer } from "./native.ts";
 import type { NativeType, Signature } from "./symbols.ts";
 
@@ -48,6 +48,7 @@ export const loader: Loader = {
   openLua(path: string): LuaLib {
     const s = dlopen(path, table(luaSymbols)).symbols as Symbols;
     return {
+      bindRuntime: (runtime) => bindWith((path, err, size) => s.mth_lua_open(path, err, size), runtime),
       create: (limit, flags) => s.mth_create(limit, flags),
       callbacks(p: Pointer, cb: HostCallbacks) {
         const print = new JSCallback(

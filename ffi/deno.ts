@@ -4,7 +4,7 @@
  * @module
  */
 import { callbackSymbols, coreSymbols, luaSymbols } from "./symbols.ts";
-import { nonEmpty, wrapCore } from "./native.ts";
+import { bindWith, nonEmpty, wrapCore } from "./native.ts";
 import type { CoreLib, HostCallbacks, Loader, LuaLib, Pointer } from "./native.ts";
 
 function copyOut(ptr: Deno.PointerValue, len: number): Uint8Array {
@@ -22,6 +22,7 @@ export const loader: Loader = {
     const { symbols: s } = Deno.dlopen(path, luaSymbols);
     const state = (p: Pointer) => p as Deno.PointerValue;
     return {
+      bindRuntime: (runtime) => bindWith((path, err, size) => s.mth_lua_open(path, err, size), runtime),
       create: (limit, flags) => s.mth_create(limit, flags),
       callbacks(p: Pointer, cb: HostCallbacks) {
         const print = new Deno.UnsafeCallback(callbackSymbols.print, (ptr, len) => cb.print(copyOut(ptr, len)));

@@ -1,27 +1,28 @@
 /**
  * Finding and opening the native libraries: the core on any thread, one
- * Lua version's library per worker. Handles stay open for the life of the
- * process (Deno unloads a library with its last handle, which would reset
- * the registry; the C side pins itself too).
- *
- * The library directory is `zig-out/lib` beside this checkout, or
- * `MTINT_LIB_DIR`.
+ * Lua version's library per worker, bound to the user's Lua runtime
+ * (ffi/lua_runtime.ts). Handles stay open for the life of the process (Deno
+ * unloads a library with its last handle, which would reset the registry;
+ * the C side pins itself too). Where the libraries come from:
+ * ffi/locate.ts.
  *
  * @module
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CORE_FILE, envVar, type LibraryLocation, locateLibraries, LUA_FILE, unreadVariables } from "./locate.ts";
+import { bindRuntime, runtimeVariable } from "./lua_runtime.ts";
 import type { CoreLib, Loader, LuaLib } from "./native.ts";
+// Static, so that `deno cache` fetches it; it touches Deno only when called.
+import { loader as denoLoader } from "./deno.ts";
 
 export type { CoreLib, HostCallbacks, LuaLib, Pointer } from "./native.ts";
+export type { LibraryLocation, LibrarySource } from "./locate.ts";
 
 /** The Lua versions mtint can be built for. */
 export const LUA_VERSIONS = ["5.1", "5.2", "5.3", "5.4", "luajit"] as const;
 /** One of {@link LUA_VERSIONS}. */
 export type LuaVersion = typeof LUA_VERSIONS[number];
-
-const BUILD_COMMAND = "npm run build (or: npm run setup, which also installs the Lua packages and Zig)";
 
 function denoPermissionCheck(): void {
   // deno-lint-ignore no-explicit-any
@@ -37,80 +38,104 @@ function denoPermissionCheck(): void {
   }
 }
 
-function envVar(name: string): string | undefined {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  if (deno) {
-    if (deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
-    return deno.env.get(name);
-  }
-  // deno-lint-ignore no-explicit-any
-  return (globalThis as any).process?.env?.[name];
-}
-
 async function runtimeLoader(): Promise<Loader> {
-  // A computed specifier: neither runtime should try to resolve the other's.
-  const file = "Deno" in globalThis ? "./deno.ts" : "./bun.ts";
+  if (!("Bun" in globalThis)) return denoLoader;
+  // A computed specifier: Deno must not try to resolve bun:ffi.
+  const file = "./bun.ts";
   return (await import(new URL(file, import.meta.url).href)).loader;
 }
 
 const loader = await runtimeLoader();
+const location: LibraryLocation | Error = await locateLibraries().catch((err) => err);
+
+// MTINT_LIB_DIR is not read without --allow-env: say so once, on the main thread.
+if (unreadVariables.includes("MTINT_LIB_DIR") && !("WorkerGlobalScope" in globalThis)) {
+  console.warn(
+    `mtint: MTINT_LIB_DIR is not read without --allow-env (or --allow-env=MTINT_LIB_DIR); ` +
+      (location instanceof Error ? "and no other libraries were found" : `using the ${location.source} libraries`),
+  );
+}
+
+/** Where the libraries are loaded from; throws why when there are none. */
+export function libraryLocation(): LibraryLocation {
+  if (location instanceof Error) throw location;
+  return location;
+}
 
 /** The directory the libraries are loaded from. */
 export function libraryDir(): string {
-  return envVar("MTINT_LIB_DIR") ?? fileURLToPath(new URL("../zig-out/lib/", import.meta.url));
-}
-
-function builtVersions(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => existsSync(join(dir, name, "mtint.so"))).sort();
+  return libraryLocation().dir;
 }
 
 let core: CoreLib | undefined;
-const luaLibs = new Map<LuaVersion, LuaLib>();
+const luaLibs = new Map<LuaVersion, { lib: LuaLib; runtime: string }>();
 
 /** The core library, opened once per thread. */
 export function openCore(): CoreLib {
   if (core) return core;
   denoPermissionCheck();
-  const path = join(libraryDir(), "libmtint_core.so");
-  if (!existsSync(path)) {
-    throw new Error(`mtint: native core not found at ${path}; build it with: ${BUILD_COMMAND}`);
-  }
-  return core = loader.openCore(path);
+  return core = loader.openCore(join(libraryDir(), CORE_FILE));
 }
 
-/** One Lua version's library, opened once per thread. */
-export function openLua(version: LuaVersion): LuaLib {
+/**
+ * One Lua version's library, opened once per thread and bound to a Lua
+ * runtime once per process: `runtime` (a path) when given, else the
+ * version's MTINT_LUA_* variable, else the system's library.
+ */
+export function openLua(version: LuaVersion, runtime?: string): LuaLib {
   const open = luaLibs.get(version);
-  if (open) return open;
-  denoPermissionCheck();
-  const dir = libraryDir();
-  const path = join(dir, version, "mtint.so");
-  if (!existsSync(path)) {
-    const built = builtVersions(dir);
-    throw new Error(
-      `mtint: no library for Lua ${version} at ${path}; built: ${built.length ? built.join(", ") : "none"} ` +
-        `(in ${dir}). Build with: ${BUILD_COMMAND}; a version whose headers are missing is skipped ` +
-        `(apt-get install liblua${version}-dev, or libluajit-5.1-dev for luajit).`,
-    );
+  if (open && (runtime === undefined || runtime === open.runtime)) return open.lib;
+  if (!LUA_VERSIONS.includes(version)) {
+    throw new RangeError(`lua must be one of ${LUA_VERSIONS.join(", ")}, got ${String(version)}`);
   }
   openCore(); // the version library links it; load it from the same place first
-  const lib = loader.openLua(path);
-  luaLibs.set(version, lib);
+  const { dir, source } = libraryLocation();
+  const path = join(dir, version, LUA_FILE);
+  if (!existsSync(path)) {
+    const built = LUA_VERSIONS.filter((v) => existsSync(join(dir, v, LUA_FILE)));
+    throw new Error(
+      `mtint: no library for Lua ${version} at ${path} (${source}); present: ${built.join(", ") || "none"}` +
+        (source === "checkout build"
+          ? `. A version whose headers are missing is not built (apt-get install liblua${version}-dev, ` +
+            `or libluajit-5.1-dev for luajit), then: npm run build`
+          : ""),
+    );
+  }
+  const lib = open?.lib ?? loader.openLua(path);
+  const bound = bindRuntime(version, (p) => lib.bindRuntime(p), runtime, envVar(runtimeVariable(version)));
+  luaLibs.set(version, { lib, runtime: bound });
   return lib;
 }
 
-/** The versions whose libraries are built and load on this machine. */
-export function loadableVersions(): LuaVersion[] {
-  const dir = libraryDir();
-  return LUA_VERSIONS.filter((v) => {
-    if (!existsSync(join(dir, v, "mtint.so"))) return false;
+/** How one version fares on this machine. */
+export interface VersionStatus {
+  /** The Lua version. */
+  version: LuaVersion;
+  /** The Lua runtime library it is bound to, when it loads. */
+  runtime?: string;
+  /** Why it does not load. */
+  error?: string;
+}
+
+/** Every version's status; throws when the core itself cannot load. */
+export function versionStatus(): VersionStatus[] {
+  openCore();
+  return LUA_VERSIONS.map((version) => {
     try {
-      openLua(v);
-      return true;
-    } catch {
-      return false;
+      openLua(version);
+      return { version, runtime: luaLibs.get(version)!.runtime };
+    } catch (err) {
+      return { version, error: err instanceof Error ? err.message : String(err) };
     }
   });
+}
+
+/** The versions that load on this machine; throws when none does, saying why for each. */
+export function loadableVersions(): LuaVersion[] {
+  const status = versionStatus();
+  const ok = status.filter((s) => !s.error).map((s) => s.version);
+  if (ok.length === 0) {
+    throw new Error(`mtint: no Lua version loads here:\n${status.map((s) => `${s.version}: ${s.error}`).join("\n")}`);
+  }
+  return ok;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { coreSymbols } from "./symbols.ts";
+import type { BindResult } from "./lua_runtime.ts";
 
 /** An opaque native pointer (a Deno pointer object, a Bun number). */
 export type Pointer = unknown;
@@ -47,6 +48,17 @@ export function nonEmpty(bytes: Uint8Array): Uint8Array {
   return bytes.length ? bytes : oneByte;
 }
 
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** Calls mth_lua_open with a NUL-terminated path and decodes its message. */
+export function bindWith(open: (path: Uint8Array, err: Uint8Array, size: number) => number, path: string): BindResult {
+  const err = new Uint8Array(4096);
+  const status = open(utf8.encode(`${path}\0`), err, err.length);
+  const end = err.indexOf(0);
+  return { status, message: text.decode(err.subarray(0, end < 0 ? err.length : end)) };
+}
+
 /** Callbacks from a running state into the worker's JavaScript. */
 export interface HostCallbacks {
   /** 0, or nonzero when the text could not be written. */
@@ -59,6 +71,8 @@ export interface HostCallbacks {
 
 /** One Lua version's host API, loaded by a worker. */
 export interface LuaLib {
+  /** Binds the library to the Lua runtime at `path` (mth_lua_open). */
+  bindRuntime(path: string): BindResult;
   create(memoryLimit: number, flags: number): Pointer | null;
   /** Installs the callbacks; the returned function frees them. */
   callbacks(state: Pointer, callbacks: HostCallbacks): () => void;

@@ -58,8 +58,17 @@ export const coreSymbols = {
   mtint_live_universes: { parameters: [], result: "f64" },
 } as const;
 
-/** lib/<version>/mtint.so: the host API (csrc/lua/host.c). */
+/** <version>/libmtint_lua.so: the host API (csrc/lua/host.c, csrc/lua/lua_binding.c). */
 export const luaSymbols = {
+  /** Binds the Lua API to a runtime library; 0, 1 already bound to another (path in err), -1 cannot open, -2 another version. */
+  mth_lua_open: {
+    parameters: [
+      "buffer", // path, NUL-terminated
+      "buffer", // err: the message, NUL-terminated
+      "u32", // err's size
+    ],
+    result: "i32",
+  },
   /** Creates a state; NULL when out of memory. */
   mth_create: {
     parameters: [

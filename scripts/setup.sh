@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs everything mtint needs on a fresh Debian 12 machine, then builds
-# it: the Lua headers and libraries, the stock interpreters (drop-in tests),
-# clang (sanitizer builds), Deno, Bun and Zig (npm), and the native
-# libraries (zig build). Safe to run again: it skips what is there.
+# it: the Lua headers and libraries, the stock interpreters and LuaRocks
+# (drop-in tests), clang (sanitizer builds), binutils (readelf: package
+# checks), Deno, Bun and Zig (npm), and the native libraries (zig build). Safe to run again: it skips what is there.
 set -eu
 cd "$(dirname "$0")/.."
 
 packages="liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev
-lua5.1 lua5.2 lua5.3 lua5.4 luajit clang libclang-rt-14-dev"
+lua5.1 lua5.2 lua5.3 lua5.4 luajit luarocks clang libclang-rt-14-dev binutils"
 missing=""
 for p in $packages; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

