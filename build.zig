@@ -42,6 +42,9 @@ const core_sources = [_][]const u8{
     "csrc/core/idcipher.c",
     "csrc/core/scope.c",
     "csrc/core/pins.c",
+    "csrc/core/stack.c",
+    "csrc/core/stack_switch_x86_64.c",
+    "csrc/core/stack_switch_aarch64.c",
 };
 
 const lua_sources = [_][]const u8{
@@ -57,6 +60,8 @@ const lua_sources = [_][]const u8{
     "csrc/lua/sandbox.c",
     "csrc/lua/loaders.c",
     "csrc/lua/allowlist.c",
+    "csrc/lua/recursion.c",
+    "csrc/lua/rehook.c",
     "csrc/lua/hostlib.c",
     "csrc/lua/host.c",
     "csrc/lua/pool.c",
@@ -192,6 +197,13 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
     run_core.addArg(seconds);
     test_step.dependOn(&run_core.step);
 
+    const stack_test = b.addExecutable(.{ .name = "stack_test", .target = target, .optimize = .ReleaseSafe });
+    stack_test.addCSourceFile(.{ .file = .{ .path = "tests/native/stack_test.c" }, .flags = &c_flags });
+    stack_test.addCSourceFiles(&core_sources, &c_flags);
+    stack_test.addIncludePath(.{ .path = "csrc/core" });
+    stack_test.linkLibC();
+    test_step.dependOn(&b.addRunArtifact(stack_test).step);
+
     const pool_test = b.addExecutable(.{ .name = "pool_test", .target = target, .optimize = .ReleaseSafe });
     pool_test.addCSourceFiles(&.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, &c_flags);
     pool_test.addIncludePath(.{ .path = "csrc/lua" });
@@ -226,6 +238,8 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         return;
     };
     test_step.dependOn(sanitized(b, clang, "thread", "core_test", &.{"tests/native/core_test.c"}, null, seconds));
+    test_step.dependOn(sanitized(b, clang, "address", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
+    test_step.dependOn(sanitized(b, clang, "thread", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "address", "pool_test", &.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, null, seconds));
     for (lua_versions) |v| {
         if (!hasHeaders(v)) continue;

@@ -8,22 +8,19 @@
 **   whatever coroutine it is in, so host states record the chain of
 **   coroutines they are resuming (world->chain) for hook_arm_call. The
 **   original runs under lua_pcall, so the chain is popped whatever happens.
+** - LuaJIT bounds neither nested resumes nor the C stack they take: host
+**   states refuse a resume past recursion_may_resume, as 5.2+ refuse theirs.
 **
 ** The originals do the work (messages, closing, error positions), so each
 ** version keeps its own behaviour; the wrappers only bracket them.
 */
 #include <string.h>
 
+#include "recursion.h"
 #include "world.h"
 
-static int tracks_chain(mt_world *w) {
-#ifdef MTINT_LUAJIT
-  (void)w;
-  return 0;
-#else
-  return w->host != NULL;
-#endif
-}
+/* On LuaJIT too: the chain's depth is what recursion_may_resume bounds. */
+static int tracks_chain(mt_world *w) { return w->host != NULL; }
 
 static void before_resume(mt_world *w, lua_State *co) {
 #ifdef MTINT_LUAJIT
@@ -96,10 +93,18 @@ static int resume(lua_State *L) {
 #elif !defined(MTINT_LUAJIT)
   luaL_argcheck(L, co, 1, "coroutine expected");
 #endif
+  mt_world *w = world_of(L);
+  if (w != NULL && !recursion_may_resume(w)) { /* as 5.2+ fail theirs */
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "C stack overflow");
+    return 2;
+  }
   return call_original(L, co, 0);
 }
 
 static int wrapped(lua_State *L) {
+  mt_world *w = world_of(L);
+  if (w != NULL && !recursion_may_resume(w)) return luaL_error(L, "C stack overflow");
   lua_State *co = lua_tothread(L, lua_upvalueindex(2));
   return call_original(L, co, 1);
 }

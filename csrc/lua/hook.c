@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rehook.h"
 #include "world.h"
 
 #define PROBE_COUNT 1000
@@ -75,11 +76,15 @@ void hook_arm_resuming(mt_world *w, lua_State *co) {
 void hook_arm_call(void *ctx) {
   mt_world *w = ctx;
   if (w->main != NULL) hook_arm(w, w->main);
+  rehook_cancelled(w, w->main);
 #ifndef MTINT_LUAJIT
   int depth = w->chain_depth;
   atomic_signal_fence(memory_order_acquire);
   if (depth > MT_CHAIN_MAX) depth = MT_CHAIN_MAX;
-  for (int i = 0; i < depth; i++) hook_arm(w, w->chain[i]);
+  for (int i = 0; i < depth; i++) {
+    hook_arm(w, w->chain[i]);
+    rehook_cancelled(w, w->chain[i]);
+  }
 #endif
 }
 

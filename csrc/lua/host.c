@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "host.h"
+#include "recursion.h"
+#include "rehook.h"
 
 #define FLAG_FULL_LIBS 1
 #define FLAG_JIT 2
@@ -33,28 +35,41 @@ static int open_protected(lua_State *L) {
   create_request *c = lua_touserdata(L, 1);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
   finalizers_install(L);
+  recursion_limits_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);
+  rehook_probe(L);
   return 0;
 }
 
-MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
+typedef struct {
+  double memory_limit;
+  int32_t flags;
+  mt_stack *stack;
+  mt_world *w;
+} create_call;
+
+static void create_here(void *p) {
+  create_call *cc = p;
+  int32_t flags = cc->flags;
+  double memory_limit = cc->memory_limit;
   mt_host *h = calloc(1, sizeof *h);
   mt_world *w = h ? world_newstate(1) : NULL;
   if (w == NULL) {
     free(h);
-    return NULL;
+    return;
   }
   lua_State *L = w->main;
   w->host = h;
   h->L = L;
+  h->stack = cc->stack;
   create_request c = {flags};
   if (mt_cpcall(L, open_protected, &c) != LUA_OK) {
     lua_close(L); /* detaches the world */
     world_free(w);
     free(h);
-    return NULL;
+    return;
   }
 #ifdef MTINT_LUAJIT
   /* Compiled loops never look at hooks: off unless asked for. After the
@@ -63,7 +78,16 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
 #endif
   w->limit = memory_limit > 0 ? (size_t)memory_limit : 0;
   mt_scope_all(w->u, flags & FLAG_REACH_ALL);
-  return w;
+  cc->w = w;
+}
+
+/* Every entry into Lua runs on the state's own stack (csrc/core/stack.h). */
+MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
+  create_call c = {memory_limit, flags, mt_stack_new(MT_LUA_STACK_SIZE), NULL};
+  if (c.stack == NULL) return NULL;
+  mt_stack_run(c.stack, create_here, &c);
+  if (c.w == NULL) mt_stack_free(c.stack);
+  return c.w;
 }
 
 /* Lets the state's scripts reach the state whose main id is `id`, and its
@@ -99,11 +123,25 @@ static int define_protected(lua_State *L) {
 
 /* Makes host function `index` callable as host.<name>. Returns 0, or -1
 ** when the state is out of memory. */
+typedef struct {
+  mt_world *w;
+  define_request d;
+  int32_t status;
+} define_call;
+
+static void define_here(void *p) {
+  define_call *c = p;
+  lua_State *L = c->w->host->L;
+  c->status = 0;
+  if (mt_cpcall(L, define_protected, &c->d) == LUA_OK) return;
+  lua_pop(L, 1);
+  c->status = -1;
+}
+
 MT_EXPORT int32_t mth_define(mt_world *w, int32_t index, const char *name, uint32_t len) {
-  define_request d = {index, name, len};
-  if (mt_cpcall(w->host->L, define_protected, &d) == LUA_OK) return 0;
-  lua_pop(w->host->L, 1);
-  return -1;
+  define_call c = {w, {index, name, len}, 0};
+  mt_stack_run(w->host->stack, define_here, &c);
+  return c.status;
 }
 
 /* A host function's reply, set by the JavaScript callback before it
@@ -281,7 +319,7 @@ static int run_protected(lua_State *L) {
   ** when the script caught the error and returned (the next call would
   ** fail), and collecting may itself need a little memory (to shrink the
   ** string table). */
-  if (status == LUA_ERRMEM || r->load_memory || w->refused) {
+  if ((status == LUA_ERRMEM || r->load_memory || w->refused) && !mt_call_cancelled(w->u)) { /* a cancelled call runs no finalizers */
     w->limit_lifted = 1;
     lua_gc(L, LUA_GCCOLLECT, 0);
     w->limit_lifted = 0;
@@ -289,14 +327,19 @@ static int run_protected(lua_State *L) {
   return 0;
 }
 
-/* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
-** cancelled after `timeout_ms` (negative: none). Returns the length of the
-** result, read with mth_result. */
-MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
-                           uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms) {
+typedef struct {
+  mt_world *w;
+  run_request r;
+  double seq, timeout_ms;
+} run_call;
+
+static void run_here(void *p) {
+  run_call *c = p;
+  mt_world *w = c->w;
+  run_request r = c->r;
+  double seq = c->seq, timeout_ms = c->timeout_ms;
   mt_host *h = w->host;
   lua_State *L = h->L;
-  run_request r = {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0};
   h->seq = (uint64_t)seq;
   h->err_src[0] = '\0';
   h->err_line = 0;
@@ -316,9 +359,13 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
     int top = lua_gettop(L);
     if (mt_cpcall(L, run_protected, &r) != LUA_OK) {
       w->limit_lifted = 0;
-      static const char msg[] = "not enough memory";
-      write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
-      buf_u32(&h->out, 0);
+      if (mt_call_cancelled(w->u)) { /* a finalizer raised it as the call unwound */
+        classify(w, L, LUA_ERRMEM, &r);
+      } else {
+        static const char msg[] = "not enough memory";
+        write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
+        buf_u32(&h->out, 0);
+      }
     }
     lua_settop(L, top);
     w->fail_alloc = 0;
@@ -331,10 +378,25 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
     write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
     buf_u32(&h->out, 0);
   }
-  return (uint32_t)h->out.len;
+}
+
+/* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
+** cancelled after `timeout_ms` (negative: none). Returns the length of the
+** result, read with mth_result. */
+MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
+                           uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms) {
+  run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0}, seq, timeout_ms};
+  mt_stack_run(w->host->stack, run_here, &c);
+  mt_stack_trim(w->host->stack);
+  return (uint32_t)w->host->out.len;
 }
 
 MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
+
+static void close_here(void *p) {
+  mt_world *w = p;
+  lua_close(w->host->L); /* the sentinel detaches the world on the way */
+}
 
 /* Closes the state. Its finalizers run inside lua_close, still
 ** interruptible as call `seq`; the sentinel detaches the world at the end.
@@ -343,8 +405,9 @@ MT_EXPORT void mth_close(mt_world *w, double seq) {
   mt_host *h = w->host;
   mt_call_begin(w->u, (uint64_t)seq);
   w->watch_seq = (uint64_t)seq;
-  lua_close(h->L); /* the sentinel detaches the world on the way */
+  mt_stack_run(h->stack, close_here, w);
   world_free(w);
+  mt_stack_free(h->stack);
   buf_free(&h->out);
   buf_free(&h->reply);
   buf_free(&h->scratch);

@@ -5,6 +5,7 @@
 #define MTINT_HOST_H
 
 #include "codec.h"
+#include "stack.h"
 #include "world.h"
 
 /* Callbacks into the JavaScript of the worker thread. They run on the
@@ -35,6 +36,7 @@ enum {
 
 struct mt_host {
   lua_State *L;
+  mt_stack *stack; /* Lua runs on it; callbacks run off it (hostlib.c) */
   mt_buf out;   /* result of the last call */
   mt_buf reply; /* a host function's reply (mth_reply) */
   mt_buf scratch; /* arguments of host.post and host functions */

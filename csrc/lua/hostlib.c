@@ -20,6 +20,30 @@
 
 static int hostfns_key; /* registry: name -> index of a host function */
 
+/* The callbacks into JavaScript run on the thread's own stack, where V8 and
+** JavaScriptCore expect to be (csrc/core/stack.h). */
+typedef struct {
+  mt_host *h;
+  const uint8_t *data;
+  uint32_t len;
+  int32_t fn, status;
+} js_call;
+
+static void print_outside(void *p) {
+  js_call *c = p;
+  c->status = c->h->print(c->data, c->len);
+}
+
+static void post_outside(void *p) {
+  js_call *c = p;
+  c->status = c->h->post(c->data, c->len);
+}
+
+static void call_outside(void *p) {
+  js_call *c = p;
+  c->status = c->h->call(c->fn, c->data, c->len);
+}
+
 static mt_host *check_host(lua_State *L, mt_world **wp) {
   mt_world *w = world_of(L);
   if (w == NULL || w->host == NULL || w->u == NULL) luaL_error(L, "host: not available in this state");
@@ -33,7 +57,9 @@ static int h_post(lua_State *L) {
   lua_settop(L, 1);
   buf_reset(&h->scratch);
   if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post")) return luaL_error(L, "%s", why);
-  if (h->post(h->scratch.data, (uint32_t)h->scratch.len) != 0) return luaL_error(L, "host.post: the worker could not post the value");
+  js_call c = {h, h->scratch.data, (uint32_t)h->scratch.len, 0, 0};
+  mt_stack_outside(h->stack, post_outside, &c);
+  if (c.status != 0) return luaL_error(L, "host.post: the worker could not post the value");
   return 0;
 }
 
@@ -113,7 +139,9 @@ static int h_call(lua_State *L) {
   buf_reset(&h->scratch);
   if (!codec_encode(L, 1, lua_gettop(L), &h->scratch, why, sizeof why, name)) return luaL_error(L, "%s", why);
   buf_reset(&h->reply);
-  int32_t status = h->call(fn, h->scratch.data, (uint32_t)h->scratch.len);
+  js_call c = {h, h->scratch.data, (uint32_t)h->scratch.len, fn, 0};
+  mt_stack_outside(h->stack, call_outside, &c);
+  int32_t status = c.status;
   if (status == HOST_CALL_WAIT) {
     double token = 0;
     if (h->reply.len == sizeof token) memcpy(&token, h->reply.data, sizeof token);
@@ -136,16 +164,18 @@ static int h_clock(lua_State *L) {
 
 /* print(...), as the version's own (5.4 converts with luaL_tolstring,
 ** the others call the global tostring; 5.1 writes each piece up to its
-** first zero byte), written through the worker's console as one line. */
+** first zero byte), written through the worker's console as one line. No
+** luaL_Buffer: its 8 KiB on the C stack, times the nesting that
+** `__tostring = print` allows on LuaJIT, would size the stack. */
 static int h_print(lua_State *L) {
   mt_host *h = check_host(L, NULL);
   int n = lua_gettop(L);
-  luaL_Buffer b;
+  luaL_checkstack(L, 2 * n + 2, "too many arguments to print");
 #if LUA_VERSION_NUM < 504
   lua_getglobal(L, "tostring");
 #endif
-  luaL_buffinit(L, &b);
   for (int i = 1; i <= n; i++) {
+    if (i > 1) lua_pushliteral(L, "\t");
 #if LUA_VERSION_NUM >= 504
     luaL_tolstring(L, i, NULL);
 #else
@@ -159,17 +189,13 @@ static int h_print(lua_State *L) {
     lua_remove(L, -2);
 #endif
 #endif
-    if (i > 1) {
-      lua_pushliteral(L, "\t");
-      lua_insert(L, -2);
-      lua_concat(L, 2);
-    }
-    luaL_addvalue(&b);
   }
-  luaL_pushresult(&b);
+  lua_concat(L, n > 0 ? 2 * n - 1 : 0);
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
-  if (h->print((const uint8_t *)s, (uint32_t)len) != 0) return luaL_error(L, "print: the worker could not write the text");
+  js_call c = {h, (const uint8_t *)s, (uint32_t)len, 0, 0};
+  mt_stack_outside(h->stack, print_outside, &c);
+  if (c.status != 0) return luaL_error(L, "print: the worker could not write the text");
   return 0;
 }
 

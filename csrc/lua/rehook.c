@@ -1,0 +1,138 @@
+/*
+** A cancelled call must stop even in code that Lua runs with hooks off:
+** a handler set with mtint.sethook, a hook set with debug.sethook, a __gc
+** finalizer (during a call, or at close). PUC Lua turns hooks off there
+** with L->allowhook = 0 (luaD_hook, GCTM) and back on when they return or
+** when an error unwinds to a pcall (which saved the value it had).
+**
+** When the call is cancelled, the owner thread (hook_arm_call, from the
+** kick handler or normal code) stores allowhook = 1 in every state the
+** call may be running. The armed hook then fires inside the hook or the
+** finalizer, and raises the cancellation as an out-of-memory error
+** (hook.c: cancel_unwind), which every version carries out:
+**   - a handler (deliver's lua_pcall) re-raises it;
+**   - 5.1 runs finalizers unprotected: it propagates; 5.2 and 5.3 re-raise
+**     a finalizer's error (LUA_ERRMEM as it is); 5.4 turns it into a
+**     warning and goes on, but the hook stays armed and fires at the next
+**     instruction of the script, so the call still rejects;
+**   - at close, every version swallows it and runs the next finalizer
+**     (5.1 reruns the rest; 5.2+ ignore errors): each looping finalizer is
+**     stopped in turn, allocations failing all along.
+** The store can be undone by Lua itself (GCTM sets 0 as the next finalizer
+** starts, luaD_hook as the next hook does): the watchdog re-arms a
+** cancelled call every 5 ms (watchdog.c), and each re-arm stores again.
+**
+** allowhook's offset in lua_State is not in the public headers and differs
+** per version: rehook_probe finds it in the running library by watching
+** it flip inside a hook and proving that setting it lets a nested hook
+** fire; when that fails, nothing is stored and the README's table says so.
+**
+** LuaJIT keeps the bit in the global state's hook mask (HOOK_ACTIVE), which
+** the VM rewrites around every hook and finalizer with read-modify-writes:
+** not done there (see the README).
+*/
+#include <string.h>
+
+#include "rehook.h"
+
+#define PROBE_BYTES 256
+
+#ifndef MTINT_LUAJIT
+/* -1: unknown. The same for every state of the library; states probe on
+** their own threads, and the kick handler reads it. */
+static _Atomic int allowhook_offset = -1;
+
+typedef struct {
+  unsigned char outside[PROBE_BYTES], inside[PROBE_BYTES];
+  size_t n;
+  int candidate; /* the byte under test, or -1 while taking a snapshot */
+  int nested;    /* the hook fired inside the hook */
+  int depth;
+} probe;
+
+static _Thread_local probe *probing; /* while rehook_probe runs */
+
+/* A Lua function to run inside the hook: a few instructions. */
+static int push_lua_function(lua_State *L) {
+  return mt_loadtext(L, "local a = 1 a = a + 1 return a", 30, "=rehook") == LUA_OK;
+}
+
+static void probe_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  probe *p = probing;
+  if (p->depth > 0) { /* nested: hooks were back on */
+    p->nested = 1;
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  if (p->candidate < 0) {
+    memcpy(p->inside, L, p->n);
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  unsigned char *byte = (unsigned char *)L + p->candidate;
+  unsigned char saved = *byte;
+  *byte = 1;
+  p->depth++;
+  if (push_lua_function(L)) {
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+  }
+  p->depth--;
+  *byte = saved;
+  lua_sethook(L, NULL, 0, 0);
+}
+
+/* Runs a Lua function with probe_hook at every instruction. */
+static void run_hooked(lua_State *L) {
+  if (!push_lua_function(L)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_sethook(L, probe_hook, LUA_MASKCOUNT, 1);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  lua_sethook(L, NULL, 0, 0);
+}
+
+void rehook_probe(lua_State *L) {
+  mt_world *w = world_of(L);
+  if (atomic_load(&allowhook_offset) >= 0 || w == NULL || w->thread_size == (size_t)-1) return;
+  probe p;
+  memset(&p, 0, sizeof p);
+  p.n = w->thread_size - w->thread_offset; /* sizeof(lua_State), about */
+  if (p.n > PROBE_BYTES) p.n = PROBE_BYTES;
+  p.candidate = -1;
+  probing = &p;
+  memcpy(p.outside, L, p.n);
+  run_hooked(L);
+  int found = -1;
+  for (size_t i = 0; i < p.n; i++) {
+    if (p.outside[i] != 1 || p.inside[i] != 0) continue;
+    if (found >= 0) { /* ambiguous: leave it off */
+      found = -1;
+      break;
+    }
+    found = (int)i;
+  }
+  if (found >= 0) {
+    p.candidate = found;
+    run_hooked(L);
+    if (p.nested) atomic_store(&allowhook_offset, found);
+  }
+  probing = NULL;
+}
+
+void rehook_cancelled(mt_world *w, lua_State *L) {
+  int offset = atomic_load_explicit(&allowhook_offset, memory_order_relaxed);
+  if (offset < 0 || L == NULL || !mt_call_cancelled(w->u)) return;
+  *((volatile unsigned char *)L + offset) = 1;
+}
+#else
+void rehook_probe(lua_State *L) { (void)L; }
+
+void rehook_cancelled(mt_world *w, lua_State *L) {
+  (void)w;
+  (void)L;
+}
+#endif
