@@ -31,6 +31,8 @@ const core_sources = [_][]const u8{
     "csrc/core/watchdog.c",
     "csrc/core/mailbox.c",
     "csrc/core/exports.c",
+    "csrc/core/cputime_posix.c",
+    "csrc/core/cputime_darwin.c",
 };
 
 const lua_sources = [_][]const u8{

@@ -24,7 +24,14 @@ import { checkId, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
 
 export { LuaWorker } from "./src/lua_worker.ts";
-export type { CloseOptions, LuaFunction, LuaWorkerOptions, ResetOptions, RunOptions } from "./src/lua_worker.ts";
+export type {
+  CloseOptions,
+  LuaFunction,
+  LuaWorkerOptions,
+  MemoryStats,
+  ResetOptions,
+  RunOptions,
+} from "./src/lua_worker.ts";
 export { LuaPool, LuaPoolError } from "./src/pool.ts";
 export type {
   LuaPoolErrorCode,

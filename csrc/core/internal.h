@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "cputime.h"
 #include "mtint_core.h"
 
 /*
@@ -86,6 +87,14 @@ struct mt_universe {
   _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
   _Atomic uint64_t cancel_seq; /* highest cancelled call */
   _Atomic int32_t pending;     /* slots with a request (estimate) */
+  _Atomic int cancel_cause;    /* mt_cause of the latest cancellation */
+
+  /* CPU accounting of host calls (owner writes, anyone reads): a seqlock,
+  ** odd while the owner updates the two fields. */
+  _Atomic uint64_t owner_clock;  /* mt_cpuclock of the owner thread */
+  _Atomic uint32_t cpu_seq;
+  _Atomic uint64_t cpu_done_ns;  /* finished calls */
+  _Atomic uint64_t cpu_start_ns; /* the owner's CPU clock when the running call began; 0 between calls */
 
   mt_idmap map;                /* owner thread only */
 
@@ -99,7 +108,7 @@ struct mt_universe {
   _Atomic uint64_t wakes;
   _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
 
-  const _Atomic size_t *meter; /* bytes the state uses (mt_universe_meter) */
+  const mt_meter *meter;       /* the state's memory (mt_universe_meter) */
   /* 1 + index in the watchdog heap, 0 if none; written under the
   ** watchdog's lock. Read without it where only a change to or from 0
   ** matters: deadline_pos by the owner, who alone adds and removes its
@@ -125,6 +134,11 @@ void rearm_cancel(mt_universe *u);
 /* Universe table (universe.c). */
 mt_universe *universe_from_handle(uint64_t handle);
 uint64_t universe_handle(const mt_universe *u);
+
+/* Cancels call `seq` of `id` for `cause` (registry.c). */
+int interrupt_call_because(uint64_t id, uint64_t seq, mt_cause cause);
+/* CPU time the running call of `u` has used, 0 between calls. */
+uint64_t call_cpu_ns(mt_universe *u);
 
 /* Registry (registry.c). */
 int slot_lock(uint64_t id, mt_slot **out);
