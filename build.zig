@@ -45,6 +45,8 @@ const core_sources = [_][]const u8{
     "csrc/core/stack.c",
     "csrc/core/stack_switch_x86_64.c",
     "csrc/core/stack_switch_aarch64.c",
+    "csrc/core/cputime_posix.c",
+    "csrc/core/cputime_darwin.c",
 };
 
 const lua_sources = [_][]const u8{

@@ -41,6 +41,7 @@ export type {
   InterruptScope,
   LuaFunction,
   LuaWorkerOptions,
+  MemoryStats,
   ResetOptions,
   RunOptions,
 } from "./src/lua_worker.ts";

@@ -23,6 +23,8 @@ build = {
   modules = {
     mtint = {
       sources = {
+        "csrc/core/cputime_darwin.c",
+        "csrc/core/cputime_posix.c",
         "csrc/core/exports.c",
         "csrc/core/idcipher.c",
         "csrc/core/idmap.c",

@@ -76,7 +76,7 @@ export const loader: Loader = {
       id: (p) => s.mth_id(p),
       version: () => new CString(s.mth_version()).toString(),
       engine: () => new CString(s.mth_engine()).toString(),
-      run(p, seq, chunk, name, args, timeoutMs) {
+      run(p, seq, chunk, name, args, timeoutMs, cpuLimitMs) {
         const len = s.mth_run(
           p,
           seq,
@@ -87,6 +87,7 @@ export const loader: Loader = {
           nonEmpty(args),
           args.length,
           timeoutMs,
+          cpuLimitMs,
         );
         return copyOut(s.mth_result(p), len);
       },

@@ -41,7 +41,7 @@ export const loader: Loader = {
       id: (p) => s.mth_id(state(p)),
       version: () => Deno.UnsafePointerView.getCString(s.mth_version()!),
       engine: () => Deno.UnsafePointerView.getCString(s.mth_engine()!),
-      run(p, seq, chunk, name, args, timeoutMs) {
+      run(p, seq, chunk, name, args, timeoutMs, cpuLimitMs) {
         const len = s.mth_run(
           state(p),
           seq,
@@ -52,6 +52,7 @@ export const loader: Loader = {
           nonEmpty(args),
           args.length,
           timeoutMs,
+          cpuLimitMs,
         );
         return copyOut(s.mth_result(state(p)), len);
       },

@@ -17,6 +17,9 @@ export interface CoreLib {
   send(id: number, bytes: Uint8Array): number;
   reply(id: number, token: number, bytes: Uint8Array): number;
   memoryUsed(id: number): number;
+  /** Fills `out` (4 doubles): used, peak, allocations, limit; -1 for an unknown id. */
+  memory(id: number, out: Float64Array): number;
+  cpuNs(id: number): number;
   nowNs(): number;
   liveIds(): number;
   liveStates(): number;
@@ -34,6 +37,8 @@ export function wrapCore(s: CoreFunctions): CoreLib {
     send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
     reply: (id, token, bytes) => s.mtint_reply(id, token, nonEmpty(bytes), bytes.length),
     memoryUsed: (id) => s.mtint_memory_used(id),
+    memory: (id, out) => s.mtint_memory(id, out),
+    cpuNs: (id) => s.mtint_cpu_ns(id),
     nowNs: () => s.mtint_now_ns(),
     liveIds: () => s.mtint_live_ids(),
     liveStates: () => s.mtint_live_universes(),
@@ -92,6 +97,7 @@ export interface LuaLib {
     name: Uint8Array,
     args: Uint8Array,
     timeoutMs: number,
+    cpuLimitMs: number,
   ): Uint8Array;
   close(state: Pointer, seq: number): void;
 }

@@ -50,6 +50,21 @@ export const coreSymbols = {
     ],
     result: "f64",
   },
+  /** The state's memory into a Float64Array(4): used, peak, allocations, limit; 0, or -1 for an unknown id. */
+  mtint_memory: {
+    parameters: [
+      "f64", // main state id
+      "buffer", // Float64Array(4)
+    ],
+    result: "i32",
+  },
+  /** CPU time (ns) the state spent in calls, the running one included; -1 for an unknown id. */
+  mtint_cpu_ns: {
+    parameters: [
+      "f64", // main state id
+    ],
+    result: "f64",
+  },
   /** CLOCK_MONOTONIC in ns; host.clock() in Lua reads the same clock. */
   mtint_now_ns: { parameters: [], result: "f64" },
   /** Registered ids (main states and coroutines) in the process. */
@@ -132,6 +147,7 @@ export const luaSymbols = {
       "buffer", // encoded arguments
       "u32", // their length
       "f64", // timeout in ms, negative for none
+      "f64", // CPU time limit in ms, negative for none
     ],
     result: "u32",
   },

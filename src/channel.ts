@@ -36,13 +36,14 @@ const SLOTS = 8;
 export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5;
 const INLINE = 0;
 
-const HEADER = 8 + 8 + 4 * 3; // seq, timeout, three lengths
+const HEADER = 8 + 8 + 8 + 4 * 3; // seq, timeout, cpu limit, three lengths
 
 /** A decoded request, as the worker sees it. */
 export interface CallRequest {
   kind: number;
   seq: number;
   timeout: number;
+  cpuLimit: number;
   chunk: Uint8Array;
   name: Uint8Array;
   args: Uint8Array;
@@ -67,14 +68,23 @@ export class Channel {
   /** Writes a request and wakes the worker; returns its number, or 0 when
    * it does not fit (the caller then sends it as a message and calls
    * `announce(VIA_MESSAGE)`). */
-  request(kind: number, seq: number, timeout: number, chunk: Uint8Array, name: Uint8Array, args: Uint8Array): number {
+  request(
+    kind: number,
+    seq: number,
+    timeout: number,
+    cpuLimit: number,
+    chunk: Uint8Array,
+    name: Uint8Array,
+    args: Uint8Array,
+  ): number {
     if (HEADER + chunk.length + name.length + args.length > CAPACITY) return 0;
     const v = this.#view;
     v.setFloat64(0, seq, true);
     v.setFloat64(8, timeout, true);
-    v.setUint32(16, chunk.length, true);
-    v.setUint32(20, name.length, true);
-    v.setUint32(24, args.length, true);
+    v.setFloat64(16, cpuLimit, true);
+    v.setUint32(24, chunk.length, true);
+    v.setUint32(28, name.length, true);
+    v.setUint32(32, args.length, true);
     let at = HEADER;
     for (const part of [chunk, name, args]) {
       this.#data.set(part, at);
@@ -144,10 +154,18 @@ export class Channel {
   read(): CallRequest {
     const v = this.#view;
     const kind = Atomics.load(this.#ctl, KIND);
-    const lengths = [v.getUint32(16, true), v.getUint32(20, true), v.getUint32(24, true)];
+    const lengths = [v.getUint32(24, true), v.getUint32(28, true), v.getUint32(32, true)];
     let at = HEADER;
     const [chunk, name, args] = lengths.map((n) => this.#data.slice(at, at += n));
-    return { kind, seq: v.getFloat64(0, true), timeout: v.getFloat64(8, true), chunk, name, args };
+    return {
+      kind,
+      seq: v.getFloat64(0, true),
+      timeout: v.getFloat64(8, true),
+      cpuLimit: v.getFloat64(16, true),
+      chunk,
+      name,
+      args,
+    };
   }
 
   /** Finishes request `number` with `result`; false when it did not fit

@@ -88,8 +88,26 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Cancels this call after this many ms of running. Default: the worker's. */
   timeout?: number;
+  /**
+   * Cancels this call once it has used this many ms of CPU time (the
+   * worker thread's CPU clock), however long it waited: the `cause` is
+   * "cpuLimit". Default: none.
+   */
+  cpuLimit?: number;
   /** The chunk's name in error messages and tracebacks. Default: "chunk". */
   name?: string;
+}
+
+/** What {@link LuaWorker.memory} reports. */
+export interface MemoryStats {
+  /** Bytes the state uses now. */
+  used: number;
+  /** The most bytes it used at once. */
+  peak: number;
+  /** Blocks allocated or grown since the state was created. */
+  allocations: number;
+  /** The memory limit in bytes, null when there is none. */
+  limit: number | null;
 }
 
 /** Options of {@link LuaWorker.reset}. */
@@ -113,6 +131,7 @@ interface Call {
   number: number; // the channel's request number, once dispatched
   dispatched: number; // performance.now() then
   timeout: number;
+  cpuLimit: number; // ms, -1 for none
   signal?: AbortSignal;
   onAbort?: () => void;
   resolve(values: LuaValue[]): void;
@@ -186,10 +205,10 @@ function checkScope(scope: unknown): { all: boolean; grants: number[] } {
   return { all: false, grants };
 }
 
-/** Why a cancelled call stopped: the signal's reason, "timeout", or "close". */
-type Cancellation = { cause: unknown; detail: string };
+/** Why a cancelled call stopped, as the main thread knows it: the signal's reason, or "close". */
+type Cancellation = { cause: unknown; detail: string } | undefined;
 
-function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: number): LuaValue[] {
+function decodeResult(bytes: Uint8Array, call: Call, cancellation: Cancellation, deadline: number): LuaValue[] {
   const r = new Reader(bytes);
   const kind = r.u8();
   if (kind === RESULT_OK) {
@@ -197,7 +216,9 @@ function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: n
       return decodeList(bytes, 1, deadline);
     } catch (err) {
       if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
-      throw new MtintError("interrupted", `${cancellation.detail} (decoding the result)`, { cause: "timeout" });
+      throw new MtintError("interrupted", `timed out after ${call.timeout} ms (decoding the result)`, {
+        cause: "timeout",
+      });
     }
   }
   const message = r.string();
@@ -206,9 +227,15 @@ function decodeResult(bytes: Uint8Array, cancellation: Cancellation, deadline: n
   const line = r.i32();
   const traceback = r.string();
   if (kind === RESULT_INTERRUPTED) {
-    // "cancelled": the call was cancelled (signal, timeout, close); else mtint.interrupt
-    if (message === "cancelled") {
-      throw new MtintError("interrupted", cancellation.detail, { cause: cancellation.cause, traceback });
+    // "cancelled": the call was cancelled (signal, close), or by the watchdog
+    // ("cancelled: timeout", "cancelled: cpuLimit"); else mtint.interrupt
+    if (message.startsWith("cancelled")) {
+      const watchdog = message.slice("cancelled: ".length);
+      const { cause, detail } = cancellation ??
+        (watchdog === "cpuLimit"
+          ? { cause: "cpuLimit", detail: `used its CPU time limit of ${call.cpuLimit} ms` }
+          : { cause: "timeout", detail: `timed out after ${call.timeout} ms` });
+      throw new MtintError("interrupted", detail, { cause, traceback });
     }
     throw new MtintError("interrupted", undefined, { traceback });
   }
@@ -422,6 +449,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       const name = options.name ?? "chunk";
       if (typeof name !== "string") throw new TypeError(`name must be a string, got ${describe(name)}`);
       const timeout = checkTimeout(options.timeout, "timeout") ?? this.#timeout;
+      const cpuLimit = checkTimeout(options.cpuLimit, "cpuLimit");
       const signal = options.signal;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
@@ -442,6 +470,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         number: 0,
         dispatched: 0,
         timeout: timeout === undefined || timeout === Infinity ? -1 : timeout,
+        cpuLimit: cpuLimit === undefined || cpuLimit === Infinity ? -1 : cpuLimit,
         signal,
         resolve,
         reject,
@@ -529,6 +558,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       number: 0,
       dispatched: 0,
       timeout,
+      cpuLimit: -1,
       resolve,
       reject,
       done: promise.catch(() => {}),
@@ -611,6 +641,31 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   }
 
   /**
+   * The state's memory as its allocator counts it, readable while a call
+   * runs: bytes `used` now, the `peak`, `allocations` (blocks allocated or
+   * grown since the state was created) and the `limit` (null when none).
+   */
+  memory(): MemoryStats {
+    this.#checkOpen();
+    const out = new Float64Array(4);
+    if (this.#core.memory(this.id, out) !== 0) throw new TypeError("LuaWorker is closed");
+    return { used: out[0], peak: out[1], allocations: out[2], limit: out[3] === 0 ? null : out[3] };
+  }
+
+  /**
+   * CPU time in ms that the worker thread spent running this state's calls
+   * (the running one included, and the host functions they called): the
+   * thread's CPU clock, so time waiting (recv, a creator's function, a
+   * busy machine) does not count. A fresh state after {@link reset} starts at 0.
+   */
+  cpuTime(): number {
+    this.#checkOpen();
+    const ns = this.#core.cpuNs(this.id);
+    if (ns < 0) throw new TypeError("LuaWorker is closed");
+    return ns / 1e6;
+  }
+
+  /**
    * Closes the worker: cancels the running call and waits for it to
    * unwind, rejects the calls still queued, closes the Lua state and ends
    * the worker. Rejects if the state does not stop within `grace` ms (it is
@@ -658,7 +713,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }
     const seq = ++this.#seq;
     if (!this.#failure) {
-      const number = this.#channel.request(CLOSE, seq, -1, EMPTY, EMPTY, EMPTY);
+      const number = this.#channel.request(CLOSE, seq, -1, -1, EMPTY, EMPTY, EMPTY);
       if (!await stopped(number)) {
         this.#core.interruptCall(this.id, seq); // finalizers that run too long
         if (!await stopped(number)) {
@@ -694,11 +749,19 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     this.#running = call;
     call.dispatched = performance.now();
     if (call.kind !== RUN) {
-      call.number = this.#channel.request(call.kind, call.seq, call.timeout, call.chunk, EMPTY, EMPTY);
+      call.number = this.#channel.request(call.kind, call.seq, call.timeout, -1, call.chunk, EMPTY, EMPTY);
       if (call.kind === RESET) this.#watchReset(call);
       return;
     }
-    call.number = this.#channel.request(RUN, call.seq, call.timeout, call.chunk, call.name, call.args);
+    call.number = this.#channel.request(
+      RUN,
+      call.seq,
+      call.timeout,
+      call.cpuLimit,
+      call.chunk,
+      call.name,
+      call.args,
+    );
     if (call.number === 0) { // too large for the channel
       this.#worker.postMessage(
         {
@@ -708,6 +771,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
           name: call.name,
           args: call.args,
           timeout: call.timeout,
+          cpuLimit: call.cpuLimit,
         } satisfies Request,
         [call.chunk.buffer as ArrayBuffer, call.name.buffer as ArrayBuffer, call.args.buffer as ArrayBuffer],
       );
@@ -739,11 +803,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       ? { cause: call.signal.reason, detail: "aborted" }
       : this.#closing
       ? { cause: "close", detail: "the LuaWorker closed" }
-      : { cause: "timeout", detail: `timed out after ${call.timeout} ms` };
+      : undefined;
     const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
     this.#settle(call, () => {
       try {
-        call.resolve(decodeResult(bytes, cancellation, deadline));
+        call.resolve(decodeResult(bytes, call, cancellation, deadline));
       } catch (err) {
         call.reject(err);
       }

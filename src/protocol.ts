@@ -39,7 +39,15 @@ export type Request =
     functions: string[];
     channel: SharedArrayBuffer;
   }
-  | { type: "run"; seq: number; chunk: Uint8Array; name: Uint8Array; args: Uint8Array; timeout: number };
+  | {
+    type: "run";
+    seq: number;
+    chunk: Uint8Array;
+    name: Uint8Array;
+    args: Uint8Array;
+    timeout: number;
+    cpuLimit: number;
+  };
 
 /** Messages from the worker; a bare number says that call number is done. */
 export type Reply =

@@ -204,7 +204,7 @@ async function serve(channel: Channel): Promise<void> {
       continue;
     }
     if (call.kind === VIA_MESSAGE) call = await nextMail();
-    const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout);
+    const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout, call.cpuLimit);
     if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer as ArrayBuffer]);
     reply(last); // wakes a caller that is not spinning
   }

@@ -55,10 +55,38 @@ MT_EXPORT double mtint_memory_used(double id) {
   mt_slot *s;
   uint32_t index;
   if (slot_lock(NULL, as_id(id), &s, &index) != MT_OK) return -1;
-  const _Atomic size_t *meter = s->u->meter;
-  double used = meter ? (double)atomic_load_explicit(meter, memory_order_relaxed) : -1;
+  const mt_meter *meter = s->u->meter;
+  double used = meter ? (double)atomic_load_explicit(&meter->used, memory_order_relaxed) : -1;
   slot_unlock(s);
   return used;
+}
+
+/* The state's meter into out[0..3]: used, peak, allocations, limit (0:
+** none). 0, or -1 if the id is unknown. Any thread. */
+MT_EXPORT int mtint_memory(double id, double *out) {
+  mt_slot *s;
+  uint32_t index;
+  if (slot_lock(NULL, as_id(id), &s, &index) != MT_OK) return -1;
+  const mt_meter *m = s->u->meter;
+  if (m != NULL) {
+    out[0] = (double)atomic_load_explicit(&m->used, memory_order_relaxed);
+    out[1] = (double)atomic_load_explicit(&m->peak, memory_order_relaxed);
+    out[2] = (double)atomic_load_explicit(&m->allocations, memory_order_relaxed);
+    out[3] = (double)atomic_load_explicit(&m->limit, memory_order_relaxed);
+  }
+  slot_unlock(s);
+  return m != NULL ? 0 : -1;
+}
+
+/* CPU time in ns that the state `id` has spent in host calls (the running
+** one included); -1 if unknown. Any thread. */
+MT_EXPORT double mtint_cpu_ns(double id) {
+  mt_slot *s;
+  uint32_t index;
+  if (slot_lock(NULL, as_id(id), &s, &index) != MT_OK) return -1;
+  double ns = (double)mt_cpu_ns(s->u);
+  slot_unlock(s);
+  return ns;
 }
 
 /* CLOCK_MONOTONIC in ns, the clock of host.clock() in Lua: timestamps

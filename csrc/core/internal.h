@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "cputime.h"
 #include "mtint_core.h"
 
 /*
@@ -101,6 +102,14 @@ struct mt_universe {
                                   own hook changes and direct arms */
   _Atomic uint64_t rearm_id;   /* last id armed directly: what the watchdog
                                   re-arms (it may not walk the universe) */
+  _Atomic int cancel_cause;    /* mt_cause of the latest cancellation */
+
+  /* CPU accounting of host calls (owner writes, anyone reads): a seqlock,
+  ** odd while the owner updates the two fields. */
+  _Atomic uint64_t owner_clock;  /* mt_cpuclock of the owner thread */
+  _Atomic uint32_t cpu_seq;
+  _Atomic uint64_t cpu_done_ns;  /* finished calls */
+  _Atomic uint64_t cpu_start_ns; /* the owner's CPU clock when the running call began; 0 between calls */
 
   mt_idmap map;                /* owner thread only */
 
@@ -114,7 +123,7 @@ struct mt_universe {
   _Atomic uint64_t wakes;
   _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
 
-  const _Atomic size_t *meter; /* bytes the state uses (mt_universe_meter) */
+  const mt_meter *meter;       /* the state's memory (mt_universe_meter) */
   /* 1 + index in the watchdog heap, 0 if none; written under the
   ** watchdog's lock. Read without it where only a change to or from 0
   ** matters: deadline_pos by the owner, who alone adds and removes its
@@ -143,6 +152,11 @@ void rearm_cancel(mt_universe *u);
 /* Universe table (universe.c). */
 mt_universe *universe_from_handle(uint64_t handle);
 uint64_t universe_handle(const mt_universe *u);
+
+/* Cancels call `seq` of `id` for `cause` (registry.c). */
+int interrupt_call_because(uint64_t id, uint64_t seq, mt_cause cause);
+/* CPU time the running call of `u` has used, 0 between calls. */
+uint64_t call_cpu_ns(mt_universe *u);
 
 /* Ids (idcipher.c): a keyed permutation of [0, 2^53). */
 uint64_t id_encode(uint64_t value);

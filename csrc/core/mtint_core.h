@@ -81,9 +81,17 @@ void mt_universe_arming(mt_universe *u, int how);
 /* Unregisters every id of the universe and retires it. Owner thread. */
 void mt_universe_close(mt_universe *u);
 
-/* Lets any thread read the state's memory use from *meter (updated by the
-** owner's allocator), through mtint_memory_used. */
-void mt_universe_meter(mt_universe *u, const _Atomic size_t *meter);
+/* A state's memory, kept by its owner's allocator (relaxed stores: each
+** field is read on its own, and a reader only needs a recent value). */
+typedef struct mt_meter {
+  _Atomic size_t used;           /* bytes now */
+  _Atomic size_t peak;           /* most bytes at once */
+  _Atomic uint64_t allocations;  /* blocks allocated or grown, since creation */
+  _Atomic size_t limit;          /* 0: none */
+} mt_meter;
+
+/* Lets any thread read the state's meter (mtint_memory). */
+void mt_universe_meter(mt_universe *u, const mt_meter *meter);
 
 /* Records the calling thread as the owner (drop-in states can be created
 ** on one thread and run on another, as llthreads2 does). Cheap when the
@@ -180,14 +188,24 @@ int mt_call_cancelled(mt_universe *u);
 ** one. Any thread. Returns MT_OK or MT_UNKNOWN. */
 int mt_interrupt_call(uint64_t id, uint64_t seq);
 
+/* Why the current call was cancelled: by the host (mt_interrupt_call), or
+** by the watchdog for its wall-clock deadline or its CPU limit. */
+typedef enum { MT_CAUSE_HOST = 0, MT_CAUSE_DEADLINE = 1, MT_CAUSE_CPU = 2 } mt_cause;
+mt_cause mt_call_cause(mt_universe *u);
+
+/* CPU time (ns) the owner thread spent in the universe's host calls,
+** including the running one. Any thread holding `u` alive. */
+uint64_t mt_cpu_ns(mt_universe *u);
+
 /* --- deadlines (watchdog.c) -------------------------------------------- */
 
-/* Cancels call `seq` of `u` when CLOCK_MONOTONIC passes `deadline_ns`, and
-** again every few milliseconds until the call ends. One deadline per
-** universe: a later one replaces it. Any thread holding `u` alive (its
-** owner, or an interrupter holding a slot lock). Returns 0 if the watchdog
-** could not start. */
-int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns);
+/* Cancels call `seq` of `u` when CLOCK_MONOTONIC passes `deadline_ns`
+** (UINT64_MAX: never), or once the call has used `cpu_limit_ns` of CPU
+** time (0: no limit), and again every few milliseconds until the call
+** ends. One deadline per universe: a later one replaces it. Any thread
+** holding `u` alive (its owner, or an interrupter holding a slot lock).
+** Returns 0 if the watchdog could not start. */
+int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns, uint64_t cpu_limit_ns);
 void mt_deadline_clear(mt_universe *u);
 uint64_t mt_now_ns(void);
 

@@ -280,7 +280,17 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
 ** either seen at the start of the call or kicks the running call. A
 ** cancellation names its call's seq, which no later call shares.
 */
+/* The CPU seqlock's writer side: the owner only. */
+static void cpu_account(mt_universe *u, uint64_t done, uint64_t start) {
+  atomic_fetch_add(&u->cpu_seq, 1);
+  atomic_store(&u->cpu_done_ns, done);
+  atomic_store(&u->cpu_start_ns, start);
+  atomic_fetch_add(&u->cpu_seq, 1);
+}
+
 int mt_call_begin(mt_universe *u, uint64_t seq) {
+  uint64_t now = cpuclock_self_ns();
+  cpu_account(u, atomic_load(&u->cpu_done_ns), now ? now : 1);
   atomic_store(&u->call_seq, seq);
   if (atomic_load(&u->cancel_seq) == seq) return 0;
   mt_process_kicks(u);
@@ -291,7 +301,37 @@ void mt_call_end(mt_universe *u) {
   mt_deadline_clear(u);
   atomic_store(&u->call_seq, 0);
   atomic_store(&u->call_kicked, 0);
+  uint64_t start = atomic_load(&u->cpu_start_ns), now = cpuclock_self_ns();
+  cpu_account(u, atomic_load(&u->cpu_done_ns) + (now > start ? now - start : 0), 0);
 }
+
+/* Reads (done, start) consistently; with the owner's clock for the running part. */
+static uint64_t cpu_read(mt_universe *u, uint64_t *done) {
+  uint32_t before, after;
+  uint64_t start;
+  do {
+    before = atomic_load(&u->cpu_seq);
+    *done = atomic_load(&u->cpu_done_ns);
+    start = atomic_load(&u->cpu_start_ns);
+    after = atomic_load(&u->cpu_seq);
+  } while ((before & 1) || before != after);
+  if (start == 0) return 0;
+  uint64_t now = cpuclock_ns(atomic_load(&u->owner_clock));
+  return now > start ? now - start : 0;
+}
+
+uint64_t call_cpu_ns(mt_universe *u) {
+  uint64_t done;
+  return cpu_read(u, &done);
+}
+
+uint64_t mt_cpu_ns(mt_universe *u) {
+  uint64_t done;
+  uint64_t running = cpu_read(u, &done);
+  return done + running;
+}
+
+mt_cause mt_call_cause(mt_universe *u) { return (mt_cause)atomic_load(&u->cancel_cause); }
 
 const _Atomic uint64_t *mt_cancel_word(mt_universe *u) { return &u->cancel_seq; }
 
@@ -302,7 +342,9 @@ int mt_call_cancelled(mt_universe *u) {
   return seq != 0 && atomic_load(&u->cancel_seq) == seq;
 }
 
-int mt_interrupt_call(uint64_t id, uint64_t seq) {
+int mt_interrupt_call(uint64_t id, uint64_t seq) { return interrupt_call_because(id, seq, MT_CAUSE_HOST); }
+
+int interrupt_call_because(uint64_t id, uint64_t seq, mt_cause cause) {
   mt_slot *s;
   uint32_t index;
   if (seq == 0 || slot_lock(NULL, id, &s, &index) != MT_OK) return MT_UNKNOWN;
@@ -312,6 +354,9 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
     return MT_UNKNOWN;
   }
   uint64_t cur = atomic_load(&u->cancel_seq);
+  /* The cause goes first: whoever sees the cancellation sees why. A
+  ** repeated cancellation (the re-kicks) keeps the first one's cause. */
+  if (cur < seq) atomic_store(&u->cancel_cause, cause);
   while (cur < seq && !atomic_compare_exchange_weak(&u->cancel_seq, &cur, seq)) {
   }
   mailbox_wake(u);
@@ -320,7 +365,7 @@ int mt_interrupt_call(uint64_t id, uint64_t seq) {
     atomic_store(&u->call_kicked, 1);
     kick(u);
     /* Kicked again every few ms until the call ends (watchdog.c). */
-    mt_deadline_set(u, seq, mt_now_ns() + 5000000u);
+    mt_deadline_set(u, seq, mt_now_ns() + 5000000u, 0);
   }
   slot_unlock(s);
   return MT_OK;

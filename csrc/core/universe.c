@@ -70,6 +70,10 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->arming, MT_ARM_SIGNAL);
   atomic_store(&u->arm_lock, 0);
   atomic_store(&u->rearm_id, 0);
+  atomic_store(&u->cancel_cause, MT_CAUSE_HOST);
+  atomic_store(&u->owner_clock, cpuclock_self());
+  atomic_store(&u->cpu_done_ns, 0);
+  atomic_store(&u->cpu_start_ns, 0);
   atomic_store(&u->owner_tid, mt_tid());
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   u->holding = u->deferred = 0;
@@ -116,6 +120,7 @@ void mt_universe_adopt(mt_universe *u) {
   if (atomic_load_explicit(&u->owner_tid, memory_order_relaxed) == tid) return;
   atomic_store(&u->owner_tid, tid);
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
+  atomic_store(&u->owner_clock, cpuclock_self());
   kick_unblock_here();
   mt_process_kicks(u); /* kicks sent to the previous owner */
 }
@@ -126,6 +131,6 @@ void mt_universe_arming(mt_universe *u, int how) {
 
 uint64_t mt_main_id(mt_universe *u) { return u->main_id; }
 
-void mt_universe_meter(mt_universe *u, const _Atomic size_t *meter) { u->meter = meter; }
+void mt_universe_meter(mt_universe *u, const mt_meter *meter) { u->meter = meter; }
 
 uint64_t mt_live_universes(void) { return atomic_load(&live_universes); }

@@ -2,7 +2,10 @@
 ** The watchdog: one native thread that
 **
 ** - cancels host calls whose time is up, so a timeout fires on time however
-**   busy the JavaScript thread that set it is. An expired entry stays in
+**   busy the JavaScript thread that set it is. A call with a CPU limit is
+**   looked at when its limit would be used up if it had the CPU all the
+**   time (CPU time never runs ahead of the wall clock on one thread), and
+**   again when the rest would be, until it is or the wall deadline comes. An expired entry stays in
 **   the heap, moved REKICK_NS ahead, until its call ends: a script that
 **   removes the interrupt hook through some C module is kicked again. The
 **   entry names its universe by main id and call seq, so firing after the
@@ -33,11 +36,14 @@ enum { DEADLINE, REARM };
 
 typedef struct {
   uint64_t when;
-  uint64_t main_id; /* DEADLINE: the call's state */
-  uint64_t seq;     /* DEADLINE: the call; REARM: the next interval */
-  uint64_t handle;  /* REARM: the universe, validated on firing */
+  uint64_t main_id;   /* DEADLINE: the call's state */
+  uint64_t seq;       /* DEADLINE: the call; REARM: the next interval */
+  uint64_t handle;    /* REARM: the universe, validated on firing */
+  uint64_t deadline;  /* DEADLINE: the wall-clock one, UINT64_MAX for none */
+  uint64_t cpu_limit; /* DEADLINE: ns of CPU, 0 for none (or once fired) */
   mt_universe *u;
   int kind;
+  mt_cause cause;     /* DEADLINE: why it fired, for the re-kicks */
 } wd_entry;
 
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -127,6 +133,20 @@ static void *watchdog(void *arg) {
     }
     wd_entry e = heap[0];
     if (e.kind == DEADLINE) {
+      if (e.cpu_limit != 0 && now < e.deadline) {
+        uint64_t used = call_cpu_ns(e.u);
+        if (used < e.cpu_limit) { /* not yet: look again when it could be */
+          uint64_t again = now + (e.cpu_limit - used);
+          heap[0].when = again < e.deadline ? again : e.deadline;
+          sift_down(0);
+          continue;
+        }
+        e.cause = MT_CAUSE_CPU;
+      } else if (e.cpu_limit != 0) {
+        e.cause = MT_CAUSE_DEADLINE;
+      }
+      heap[0].cause = e.cause;
+      heap[0].cpu_limit = 0;
       heap[0].when = now + REKICK_NS;
       sift_down(0);
     } else if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) {
@@ -143,7 +163,7 @@ static void *watchdog(void *arg) {
     pthread_mutex_unlock(&wd_lock);
     /* Without wd_lock: sending the signal takes microseconds, and every
     ** owner takes wd_lock at the end of every call. */
-    if (e.kind == DEADLINE) mt_interrupt_call(e.main_id, e.seq);
+    if (e.kind == DEADLINE) interrupt_call_because(e.main_id, e.seq, e.cause);
     else kick_rearm(e.u, e.handle);
     pthread_mutex_lock(&wd_lock);
   }
@@ -167,13 +187,18 @@ static int start_locked(void) {
   return wd_started;
 }
 
-int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns) {
+int mt_deadline_set(mt_universe *u, uint64_t seq, uint64_t deadline_ns, uint64_t cpu_limit_ns) {
+  uint64_t when = deadline_ns;
+  if (cpu_limit_ns != 0) {
+    uint64_t by_cpu = mt_now_ns() + cpu_limit_ns;
+    if (by_cpu < when) when = by_cpu;
+  }
   pthread_mutex_lock(&wd_lock);
   if (!start_locked()) {
     pthread_mutex_unlock(&wd_lock);
     return 0;
   }
-  wd_entry e = {deadline_ns, u->main_id, seq, 0, u, DEADLINE};
+  wd_entry e = {when, u->main_id, seq, 0, deadline_ns, cpu_limit_ns, u, DEADLINE, MT_CAUSE_DEADLINE};
   if (u->deadline_pos) {
     uint32_t i = u->deadline_pos - 1;
     place(i, e);
@@ -198,7 +223,7 @@ void mt_deadline_clear(mt_universe *u) {
 /* wd_lock held. */
 static void rearm_insert(mt_universe *u) {
   if (u->rekick_pos != 0 || !start_locked()) return;
-  wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), u, REARM};
+  wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), 0, 0, u, REARM, MT_CAUSE_HOST};
   if (heap_insert(e) && u->rekick_pos == 1) pthread_cond_signal(&wd_cond);
 }
 

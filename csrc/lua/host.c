@@ -76,7 +76,7 @@ static void create_here(void *p) {
   ** libraries: opening `jit` turns the compiler on. */
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | ((flags & FLAG_JIT) ? LUAJIT_MODE_ON : LUAJIT_MODE_OFF));
 #endif
-  w->limit = memory_limit > 0 ? (size_t)memory_limit : 0;
+  atomic_store_explicit(&w->meter.limit, memory_limit > 0 ? (size_t)memory_limit : 0, memory_order_relaxed);
   mt_scope_all(w->u, flags & FLAG_REACH_ALL);
   cc->w = w;
 }
@@ -248,8 +248,10 @@ static int protected_run(lua_State *L) {
 static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   mt_host *h = w->host;
   if (mt_call_cancelled(w->u)) {
-    static const char msg[] = "cancelled"; /* src/lua_worker.ts says why */
-    write_error(h, RESULT_INTERRUPTED, msg, sizeof msg - 1, w->cancel_trace ? w->cancel_trace : h->trace);
+    /* src/lua_worker.ts says why; for its own deadlines, the watchdog does. */
+    static const char *const msgs[] = {"cancelled", "cancelled: timeout", "cancelled: cpuLimit"};
+    const char *msg = msgs[mt_call_cause(w->u)];
+    write_error(h, RESULT_INTERRUPTED, msg, strlen(msg), w->cancel_trace ? w->cancel_trace : h->trace);
     buf_u32(&h->out, 0);
     return;
   }
@@ -330,14 +332,14 @@ static int run_protected(lua_State *L) {
 typedef struct {
   mt_world *w;
   run_request r;
-  double seq, timeout_ms;
+  double seq, timeout_ms, cpu_limit_ms;
 } run_call;
 
 static void run_here(void *p) {
   run_call *c = p;
   mt_world *w = c->w;
   run_request r = c->r;
-  double seq = c->seq, timeout_ms = c->timeout_ms;
+  double seq = c->seq, timeout_ms = c->timeout_ms, cpu_limit_ms = c->cpu_limit_ms;
   mt_host *h = w->host;
   lua_State *L = h->L;
   h->seq = (uint64_t)seq;
@@ -355,7 +357,10 @@ static void run_here(void *p) {
   if (!mt_call_begin(w->u, h->seq)) {
     classify(w, L, LUA_ERRRUN, &r); /* cancelled before it started */
   } else {
-    if (timeout_ms >= 0 && isfinite(timeout_ms)) mt_deadline_set(w->u, h->seq, mt_now_ns() + (uint64_t)(timeout_ms * 1e6));
+    int wall = timeout_ms >= 0 && isfinite(timeout_ms), cpu = cpu_limit_ms > 0 && isfinite(cpu_limit_ms);
+    if (wall || cpu)
+      mt_deadline_set(w->u, h->seq, wall ? mt_now_ns() + (uint64_t)(timeout_ms * 1e6) : UINT64_MAX,
+                      cpu ? (uint64_t)(cpu_limit_ms * 1e6) : 0);
     int top = lua_gettop(L);
     if (mt_cpcall(L, run_protected, &r) != LUA_OK) {
       w->limit_lifted = 0;
@@ -381,11 +386,13 @@ static void run_here(void *p) {
 }
 
 /* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
-** cancelled after `timeout_ms` (negative: none). Returns the length of the
+** cancelled after `timeout_ms` (negative: none) or once it has used
+** `cpu_limit_ms` of CPU time (negative: none). Returns the length of the
 ** result, read with mth_result. */
 MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
-                           uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms) {
-  run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0}, seq, timeout_ms};
+                           uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms,
+                           double cpu_limit_ms) {
+  run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0}, seq, timeout_ms, cpu_limit_ms};
   mt_stack_run(w->host->stack, run_here, &c);
   mt_stack_trim(w->host->stack);
   return (uint32_t)w->host->out.len;

@@ -21,6 +21,16 @@ static const mt_ops dropin_ops = {hook_arm, hook_arm_call, NULL, runner_proven};
 static const mt_ops world_ops = {hook_arm, hook_arm_call, hook_arm_direct, NULL};
 static const mt_ops dropin_ops = {hook_arm, hook_arm_call, hook_arm_direct, runner_proven};
 #endif
+
+/* Owner thread only: plain loads and stores of its own counters. */
+static inline void meter_grew(mt_meter *m, size_t used, int grew) {
+  atomic_store_explicit(&m->used, used, memory_order_relaxed);
+  if (!grew) return;
+  if (used > atomic_load_explicit(&m->peak, memory_order_relaxed))
+    atomic_store_explicit(&m->peak, used, memory_order_relaxed);
+  atomic_store_explicit(&m->allocations, atomic_load_explicit(&m->allocations, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
 static int sentinel_key;
 
 /* The pooled backend: small blocks from the state's pool, the rest from
@@ -57,11 +67,11 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   mt_world *w = ud;
   if (w->track_runner) world_runner(w);
   size_t old = ptr ? osize : 0; /* with ptr NULL, 5.2+ pass a type tag */
-  size_t used = atomic_load_explicit(&w->used, memory_order_relaxed);
+  size_t used = atomic_load_explicit(&w->meter.used, memory_order_relaxed);
   if (nsize == 0) {
     if (ptr == NULL) return NULL;
     if (old == w->thread_size && w->u != NULL) mt_forget(w->u, (char *)ptr + w->thread_offset);
-    atomic_store_explicit(&w->used, used - old, memory_order_relaxed);
+    atomic_store_explicit(&w->meter.used, used - old, memory_order_relaxed);
     if (w->pooled) pooled_free(w, ptr, old);
     else w->orig_alloc(w->orig_ud, ptr, osize, 0);
     return NULL;
@@ -70,13 +80,14 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (w->fail_alloc ||
         (w->watch_seq != 0 && atomic_load_explicit(w->cancel_word, memory_order_relaxed) == w->watch_seq))
       return NULL;
-    if (w->limit != 0 && !w->limit_lifted && used + (nsize - old) > w->limit) {
+    size_t limit = atomic_load_explicit(&w->meter.limit, memory_order_relaxed);
+    if (limit != 0 && !w->limit_lifted && used + (nsize - old) > limit) {
       w->refused = 1;
       return NULL;
     }
   }
   void *p = w->pooled ? pooled_realloc(w, ptr, old, nsize) : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
-  if (p != NULL) atomic_store_explicit(&w->used, used - old + nsize, memory_order_relaxed);
+  if (p != NULL) meter_grew(&w->meter, used - old + nsize, nsize > old);
   return p;
 }
 
@@ -175,7 +186,7 @@ static int world_open(mt_world *w, lua_State *L, int hosted) {
   w->stackref = -1;
   w->u = mt_universe_open(w->track_runner ? &dropin_ops : &world_ops, w, w->main, hosted);
   if (w->u == NULL) return 0;
-  mt_universe_meter(w->u, &w->used);
+  mt_universe_meter(w->u, &w->meter);
   w->cancel_word = mt_cancel_word(w->u);
   if (mt_cpcall(L, attach_protected, w) != LUA_OK) {
     lua_pop(L, 1);
@@ -196,7 +207,9 @@ mt_world *world_attach(lua_State *L) {
   w->arm_mask = MT_ARM_MASK;
   world_runner(w);
   w->orig_alloc = lua_getallocf(L, &w->orig_ud);
-  atomic_store(&w->used, (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0));
+  size_t used = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+  atomic_store(&w->meter.used, used);
+  atomic_store(&w->meter.peak, used);
   lua_setallocf(L, world_alloc, w);
   if (!world_open(w, L, 0)) {
     lua_setallocf(L, w->orig_alloc, w->orig_ud);

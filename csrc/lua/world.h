@@ -44,8 +44,8 @@ typedef struct mt_world {
   ** it. Measured at attach by creating one (see probe_thread_size). */
   size_t thread_size, thread_offset;
 
-  _Atomic size_t used; /* bytes; written by the owner, read anywhere */
-  size_t limit;        /* 0: unlimited */
+  mt_meter meter;      /* used, peak, allocations, limit: written by the
+                          owner, read anywhere */
   int limit_lifted;    /* the message handler may pass the limit */
   int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */

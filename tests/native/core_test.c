@@ -271,7 +271,7 @@ static void test_deadline(void) {
   f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
   CHECK(mt_call_begin(f->u, 7) == 1);
   uint64_t start = mt_now_ns();
-  CHECK(mt_deadline_set(f->u, 7, start + 20000000u));
+  CHECK(mt_deadline_set(f->u, 7, start + 20000000u, 0));
   while (!mt_call_cancelled(f->u) && mt_now_ns() - start < 2000000000u) {
   }
   uint64_t took = mt_now_ns() - start;
@@ -280,7 +280,7 @@ static void test_deadline(void) {
   mt_call_end(f->u);
   /* A cleared deadline never fires. */
   CHECK(mt_call_begin(f->u, 8) == 1);
-  mt_deadline_set(f->u, 8, mt_now_ns() + 5000000u);
+  mt_deadline_set(f->u, 8, mt_now_ns() + 5000000u, 0);
   mt_deadline_clear(f->u);
   usleep(20000);
   CHECK(!mt_call_cancelled(f->u));
