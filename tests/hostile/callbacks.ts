@@ -51,7 +51,6 @@ function loopingCallbacks(lua: LuaVersion): string[] {
   if (lua === "5.4") {
     chunks.push(
       `do local x <close> = setmetatable({}, { __close = function() ${LOOP} end }) end`,
-      `local co = coroutine.create(function() local x <close> = setmetatable({}, { __close = function() ${LOOP} end }) coroutine.yield() end) coroutine.resume(co) coroutine.close(co)`,
       `pcall(function() local x <close> = setmetatable({}, { __close = function() ${LOOP} end }) error("e") end)`,
     );
   }
@@ -67,6 +66,21 @@ export const cases: HostileCase[] = [{
       await expectCancelled(w, chunk);
       await expectUsable(w);
     }
+  },
+}, {
+  name: "a __close handler run by coroutine.close that never returns is cancelled",
+  versions: ["5.4"],
+  todo: "h1 (deadlines): coroutine.close runs __close in the closed coroutine, which the cancellation's hook never reaches " +
+    "(coro.c wraps resume and wrap, not close): the call outlives its timeout forever",
+  timeout: 15_000,
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    await expectCancelled(
+      w,
+      `local co = coroutine.create(function() local x <close> = setmetatable({}, { __close = function() ${LOOP} end }) ` +
+        `coroutine.yield() end) coroutine.resume(co) coroutine.close(co)`,
+    );
+    await expectUsable(w);
   },
 }, {
   name: "callbacks that swallow errors still cannot swallow the cancellation",

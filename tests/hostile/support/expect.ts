@@ -30,7 +30,14 @@ export async function rejectionOf(promise: Promise<unknown>, what: string): Prom
 /** Runs `chunk` with `timeout` ms and asserts it is cancelled in time; returns the ms it took. */
 export async function expectCancelled(lua: LuaWorker, chunk: string, timeout = 40): Promise<number> {
   const started = performance.now();
-  const err = await rejectionOf(lua.run(chunk, { timeout, name: "hostile" }), chunk);
+  const bound = timeout + DEADLINE_SLACK_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new assert.AssertionError({ message: `${chunk}: still running ${bound} ms after run()` })), bound);
+  });
+  const err = await Promise.race([rejectionOf(lua.run(chunk, { timeout, name: "hostile" }), chunk), late]).finally(() =>
+    clearTimeout(timer)
+  );
   const ms = performance.now() - started;
   assert.ok(err instanceof MtintError && err.code === "interrupted", `${chunk}: expected interrupted, got ${err}`);
   assert.equal(err.cause, "timeout", chunk);
