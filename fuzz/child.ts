@@ -56,7 +56,9 @@ const short = (s: string) => (s.length > 300 ? s.slice(0, 300) + "…" : s);
 function describeError(err: unknown): { outcome: Result["outcome"]; detail: string } {
   if (err instanceof MtintError) return { outcome: "interrupted", detail: short(err.message) };
   if (err instanceof LuaError) return { outcome: "lua-error", detail: `${err.code}: ${short(err.message)}` };
-  if (err instanceof TypeError || err instanceof RangeError) return { outcome: "type-error", detail: short(err.message) };
+  if (err instanceof TypeError || err instanceof RangeError) {
+    return { outcome: "type-error", detail: short(err.message) };
+  }
   return { outcome: "other-error", detail: short(err instanceof Error ? `${err.name}: ${err.message}` : String(err)) };
 }
 
@@ -106,7 +108,10 @@ async function runJob(job: Job): Promise<Result> {
       later(a.at, () => {
         if (closing) return;
         closeGrace = a.grace;
-        closing = lua.close({ grace: a.grace }).then(() => "resolved", (e) => `rejected: ${short(String(e?.message ?? e))}`);
+        closing = lua.close({ grace: a.grace }).then(
+          () => "resolved",
+          (e) => `rejected: ${short(String(e?.message ?? e))}`,
+        );
       });
     }
   }
@@ -159,10 +164,13 @@ async function sanity(lua: LuaWorker): Promise<string> {
   let last = "";
   for (let i = 0; i < 5; i++) {
     const r = await Promise.race([
-      lua.run("return 1 + 1", { timeout: 3000 }).then((v) => (v[0] === 2 ? "ok" : `returned ${JSON.stringify(v)}`), (e) => {
-        const d = describeError(e);
-        return `${d.outcome}: ${d.detail}`;
-      }),
+      lua.run("return 1 + 1", { timeout: 3000 }).then(
+        (v) => (v[0] === 2 ? "ok" : `returned ${JSON.stringify(v)}`),
+        (e) => {
+          const d = describeError(e);
+          return `${d.outcome}: ${d.detail}`;
+        },
+      ),
       sleep(3000 + BOUNDS.hangMs),
     ]);
     if (r === "late") return "hang: return 1 + 1 did not settle";

@@ -109,7 +109,7 @@ local function S(v, d)
   local t = type(v)
   if t == "string" then
     if #v > 120 then return "str#" .. #v .. ":" .. S(v:sub(1, 40)) end
-    return (string.format("%q", v):gsub("0x%x+", "0x?"))
+    return (string.format("%q", v):gsub("0x%x+", "0x?"):gsub("builtin#%d+", "0x?"))
   elseif t == "number" then
     if v ~= v then return "nan" end
     local kind = math.type and math.type(v) or "n"
@@ -197,8 +197,10 @@ export class Generator {
   program(size: number): Program {
     const nodes: Node[] = [];
     for (let i = 0; i < size; i++) nodes.push(this.top());
-    if (!this.profile.diff && this.rng.chance(0.15)) nodes.push(this.topError());
-    else if (!this.profile.diff && this.rng.chance(0.15)) nodes.push(this.rawReturn());
+    // A few hostile programs end by raising, or by returning a raw value to JavaScript.
+    const ending = this.profile.diff ? 100 : this.rng.int(0, 99);
+    if (ending < 15) nodes.push(this.topError());
+    else if (ending < 28) nodes.push(this.rawReturn());
     return { profile: this.profile, nodes };
   }
 
@@ -221,18 +223,18 @@ export class Generator {
       [4, () => this.metamethod(depth)],
       [4, () => this.cRecursion(depth)],
       [3, () => this.coroutine(depth)],
-      [2, () => this.finalizer(depth)],
+      [2, () => this.finalizer()],
       [2, () => this.huge()],
       [4, () => this.pattern()],
       [3, () => this.errorValue()],
-      [2, () => this.tableLib(depth)],
-      [2, () => this.loader(depth)],
+      [2, () => this.tableLib()],
+      [2, () => this.loader()],
       [2, () => this.nesting(depth)],
       [1, () => this.parserDepth()],
     ];
     if (this.f.close) kinds.push([2, () => this.toBeClosed(depth)]);
     if (this.profile.libs === "full") kinds.push([2, () => this.debugHook(depth)]);
-    if (!this.profile.diff) kinds.push([3, () => this.mtint(depth)], [3, () => this.loop(depth)]);
+    if (!this.profile.diff) kinds.push([3, () => this.mtint()], [3, () => this.loop()]);
     if (depth > 3) kinds.splice(0, kinds.length, [1, () => this.value()], [1, () => this.arith()]);
     let total = 0;
     for (const [w] of kinds) total += w;
@@ -327,7 +329,9 @@ export class Generator {
   }
 
   arith(): Node {
-    return { head: `R[#R + 1] = P(pcall(function() return ${this.expr()} ${this.rng.pick(this.ops())} ${this.expr()} end))` };
+    return {
+      head: `R[#R + 1] = P(pcall(function() return ${this.expr()} ${this.rng.pick(this.ops())} ${this.expr()} end))`,
+    };
   }
 
   // Every metamethod, with a body that may itself recurse, error or yield.
@@ -366,8 +370,12 @@ export class Generator {
         ["__bnot", "return ~o"],
       );
     }
-    if (this.f.pairsMeta) events.push(["__pairs", "local n = 0 for k in pairs(o) do n = n + 1 if n > 5 then break end end return n"]);
-    if (this.profile.lua === "5.2") events.push(["__ipairs", "local n = 0 for k in ipairs(o) do n = n + 1 if n > 5 then break end end return n"]);
+    if (this.f.pairsMeta) {
+      events.push(["__pairs", "local n = 0 for k in pairs(o) do n = n + 1 if n > 5 then break end end return n"]);
+    }
+    if (this.profile.lua === "5.2") {
+      events.push(["__ipairs", "local n = 0 for k in ipairs(o) do n = n + 1 if n > 5 then break end end return n"]);
+    }
     if (this.profile.lua === "5.3" || this.profile.lua === "5.4") {
       events.push(["__index", "local n = 0 for i, v in ipairs(o) do n = n + 1 if n > 5 then break end end return n"]);
     }
@@ -388,7 +396,9 @@ export class Generator {
         break;
       case 3:
         // A chain: the metamethod uses the same operation on another proxy.
-        ret = `if (G.${mt} or 0) < ${r.int(1, 20)} then G.${mt} = (G.${mt} or 0) + 1 local o = setmetatable({}, ${mt}) ${use} end return 1`;
+        ret = `if (G.${mt} or 0) < ${
+          r.int(1, 20)
+        } then G.${mt} = (G.${mt} or 0) + 1 local o = setmetatable({}, ${mt}) ${use} end return 1`;
         break;
       default:
         ret = `return ${this.expr()}`;
@@ -426,9 +436,13 @@ export class Generator {
       `tonumber(string.format("%s", setmetatable({}, { __tostring = function() return tostring(${f}(d - 1)) end })))`,
       `(function() local v = 0 string.gsub("x", "x", { x = setmetatable({}, { __tostring = function() return "" end }) }) v = ${f}(d - 1) return v end)()`,
     ];
-    if (this.f.v51 || this.f.jit) via.push(`(function() local v = 0 table.foreach({ 1 }, function() v = ${f}(d - 1) end) return v end)()`);
+    if (this.f.v51 || this.f.jit) {
+      via.push(`(function() local v = 0 table.foreach({ 1 }, function() v = ${f}(d - 1) end) return v end)()`);
+    }
     if (this.f.close) {
-      via.push(`(function() local v = 0 do local c <close> = setmetatable({}, { __close = function() v = ${f}(d - 1) end }) end return v end)()`);
+      via.push(
+        `(function() local v = 0 do local c <close> = setmetatable({}, { __close = function() v = ${f}(d - 1) end }) end return v end)()`,
+      );
     }
     const how = r.pick(via);
     const deep = !this.profile.diff && r.chance(0.5);
@@ -437,7 +451,8 @@ export class Generator {
     if (n > 150) tags.push("c-recursion-deep");
     if (how.includes("coroutine")) tags.push("coroutine-nesting");
     return {
-      head: `do local ${f} ${f} = function(d) if d <= 0 then return 0 end local v = ${how} return (tonumber(v) or 0) + 1 end`,
+      head:
+        `do local ${f} ${f} = function(d) if d <= 0 then return 0 end local v = ${how} return (tonumber(v) or 0) + 1 end`,
       body: depth < 2 && r.chance(0.2) ? this.block(depth + 1, 1) : [],
       tail: `R[#R + 1] = P(pcall(${f}, ${n})) end`,
       tags,
@@ -471,21 +486,29 @@ export class Generator {
     if (r.chance(0.3)) inner.push({ head: `error(${this.expr()})` });
     const drive: Node[] = [];
     for (let i = r.int(1, 5); i > 0; i--) {
-      drive.push({ head: `R[#R + 1] = P(coroutine.resume(${co}, ${this.expr()})) R[#R + 1] = coroutine.status(${co})` });
+      drive.push({
+        head: `R[#R + 1] = P(coroutine.resume(${co}, ${this.expr()})) R[#R + 1] = coroutine.status(${co})`,
+      });
     }
     if (this.f.close && r.chance(0.3)) drive.push({ head: `R[#R + 1] = P(coroutine.close(${co}))` });
     if (r.chance(0.3)) {
-      drive.push({ head: `R[#R + 1] = P(pcall(coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)))` });
+      drive.push({
+        head: `R[#R + 1] = P(pcall(coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)))`,
+      });
     }
     return {
       head: "do",
-      body: [{ head: `local ${co} = coroutine.create(function(...)`, body: [...inner, { head: "return ..." }], tail: "end)" }, ...drive],
+      body: [{
+        head: `local ${co} = coroutine.create(function(...)`,
+        body: [...inner, { head: "return ..." }],
+        tail: "end)",
+      }, ...drive],
       tail: "end",
       tags: ["coroutine"],
     };
   }
 
-  finalizer(depth: number): Node {
+  finalizer(): Node {
     const r = this.rng;
     const bodies = [
       "G.n = G.n + 1",
@@ -497,7 +520,11 @@ export class Generator {
     ];
     const tags = ["finalizer"];
     if (!this.profile.diff) {
-      bodies.push("error('in finalizer')", "error(setmetatable({}, { __tostring = function() error('x') end }))", "G.n = G.n + 1 local s = string.rep('x', 1e6)");
+      bodies.push(
+        "error('in finalizer')",
+        "error(setmetatable({}, { __tostring = function() error('x') end }))",
+        "G.n = G.n + 1 local s = string.rep('x', 1e6)",
+      );
       if (r.chance(0.25)) {
         bodies.push("while true do end");
         tags.push("gc-loop");
@@ -525,7 +552,8 @@ export class Generator {
       tags.push("close-loop", "infinite");
     }
     return {
-      head: `do local x <close> = setmetatable({}, { __close = function(o, e) R[#R + 1] = "close:" .. S(e) ${loop} ${closeErr} end })`,
+      head:
+        `do local x <close> = setmetatable({}, { __close = function(o, e) R[#R + 1] = "close:" .. S(e) ${loop} ${closeErr} end })`,
       body,
       tail: `${err} end`,
       tags,
@@ -540,19 +568,58 @@ export class Generator {
     return r.pick<Node>([
       { head: `R[#R + 1] = P(pcall(function() return #string.rep("ab", ${n}) end))`, tags },
       { head: `R[#R + 1] = P(pcall(function() return #string.rep("a", ${n}, ",") end))`, tags },
-      { head: `R[#R + 1] = P(pcall(function() local t = {} for i = 1, ${Math.min(n, 1 << 20)} do t[i] = i end return #t, #table.concat(t, " ") end))` },
+      {
+        head: `R[#R + 1] = P(pcall(function() local t = {} for i = 1, ${
+          Math.min(n, 1 << 20)
+        } do t[i] = i end return #t, #table.concat(t, " ") end))`,
+      },
       { head: `R[#R + 1] = P(pcall(function() return select("#", unpack({}, 1, ${n})) end))`, tags },
       { head: `R[#R + 1] = P(pcall(string.format, "%${r.int(1, 200)}.${r.int(1, 120)}f", 1.5))` },
-      { head: `R[#R + 1] = P(pcall(function() local t = {} for i = 1, ${Math.min(n, 10000)} do t = { t } end return S(t) end))` },
-      { head: `R[#R + 1] = P(pcall(function() local s = "x" for i = 1, ${Math.min(big, 26)} do s = s .. s end return #s end))`, tags },
+      {
+        head: `R[#R + 1] = P(pcall(function() local t = {} for i = 1, ${
+          Math.min(n, 10000)
+        } do t = { t } end return S(t) end))`,
+      },
+      {
+        head: `R[#R + 1] = P(pcall(function() local s = "x" for i = 1, ${
+          Math.min(big, 26)
+        } do s = s .. s end return #s end))`,
+        tags,
+      },
       { head: `R[#R + 1] = P(pcall(string.char, unpack({ 65, 66, ${r.pick(["256", "-1", "67"])} })))` },
-      { head: `R[#R + 1] = P(pcall(function() return #table.concat({ string.rep("x", ${Math.min(n, 1 << 22)}) }, "", 1, ${r.int(1, 3)}) end))` },
+      {
+        head: `R[#R + 1] = P(pcall(function() return #table.concat({ string.rep("x", ${
+          Math.min(n, 1 << 22)
+        }) }, "", 1, ${r.int(1, 3)}) end))`,
+      },
     ]);
   }
 
   patternText(): { pat: string; quantifiers: number } {
     const r = this.rng;
-    const classes = ["%a", "%d", "%l", "%s", "%u", "%w", "%x", "%p", "%c", ".", "a", "b", "x", "%%", "%(", "[ab]", "[^a]", "[%a_]", "[a-c]", "[]]", "[^%s]"];
+    const classes = [
+      "%a",
+      "%d",
+      "%l",
+      "%s",
+      "%u",
+      "%w",
+      "%x",
+      "%p",
+      "%c",
+      ".",
+      "a",
+      "b",
+      "x",
+      "%%",
+      "%(",
+      "[ab]",
+      "[^a]",
+      "[%a_]",
+      "[a-c]",
+      "[]]",
+      "[^%s]",
+    ];
     if (!this.f.v51) classes.push("%g");
     const items: string[] = [];
     let quantifiers = 0;
@@ -580,9 +647,15 @@ export class Generator {
     const { pat, quantifiers } = this.patternText();
     const lit = JSON.stringify(pat).replace(/\\\\/g, "\\\\");
     const long = quantifiers <= 1 && r.chance(0.3);
-    const subject = long
-      ? `string.rep(${r.pick([`"ab(c) "`, `"a"`, `"(("`, `"x1 "`])}, ${r.int(100, 500)})`
-      : r.pick([`"hello world (nested (parens)) 123"`, `"aaaaaaaaaaaaaaab"`, `""`, `"a\\0b\\0c"`, `"((a)(b))"`, `"THE end."`, `string.rep("ab", 10)`]);
+    const subject = long ? `string.rep(${r.pick([`"ab(c) "`, `"a"`, `"(("`, `"x1 "`])}, ${r.int(100, 500)})` : r.pick([
+      `"hello world (nested (parens)) 123"`,
+      `"aaaaaaaaaaaaaaab"`,
+      `""`,
+      `"a\\0b\\0c"`,
+      `"((a)(b))"`,
+      `"THE end."`,
+      `string.rep("ab", 10)`,
+    ]);
     const fn = r.pick([
       `string.find(s, p)`,
       `string.find(s, p, ${r.int(-5, 5)})`,
@@ -594,11 +667,17 @@ export class Generator {
       `(function() local n = 0 for a, b in string.gmatch(s, p) do n = n + 1 if n > 1000 then break end end return n end)()`,
       `string.find(s, p, 1, true)`,
     ]);
-    const nodes: Node = { head: `do local s, p = ${subject}, ${lit} R[#R + 1] = P(pcall(function() return ${fn} end)) end`, tags: ["pattern"] };
+    const nodes: Node = {
+      head: `do local s, p = ${subject}, ${lit} R[#R + 1] = P(pcall(function() return ${fn} end)) end`,
+      tags: ["pattern"],
+    };
     if (!this.profile.diff && r.chance(0.15)) {
       // A long pattern: matchers recurse once per item (5.1 has no limit).
       const k = r.pick([500, 5000, 200000]);
-      return { head: `R[#R + 1] = P(pcall(string.find, "", string.rep("%a?", ${k})))`, tags: ["pattern", "long-pattern"] };
+      return {
+        head: `R[#R + 1] = P(pcall(string.find, "", string.rep("%a?", ${k})))`,
+        tags: ["pattern", "long-pattern"],
+      };
     }
     return nodes;
   }
@@ -638,9 +717,18 @@ export class Generator {
     ]);
   }
 
-  tableLib(depth: number): Node {
+  tableLib(): Node {
     const r = this.rng;
-    const cmp = r.pick(["a < b", "a > b", "true", "false", "a <= b", "math.random() < 0.5 and false", "error('cmp')", "#tostring(a) < #tostring(b)"]).replace(
+    const cmp = r.pick([
+      "a < b",
+      "a > b",
+      "true",
+      "false",
+      "a <= b",
+      "math.random() < 0.5 and false",
+      "error('cmp')",
+      "#tostring(a) < #tostring(b)",
+    ]).replace(
       "math.random() < 0.5 and false",
       "false",
     );
@@ -662,7 +750,9 @@ export class Generator {
       `return string.format("%q %5.2s %x %g", ${this.string()}, "abc", ${r.int(0, 999)}, ${this.number()})`,
       `return math.floor(${this.number()}), math.max(${this.number()}, ${this.number()}), math.fmod(${this.number()}, ${this.number()})`,
       `return string.sub(${this.string()}, ${this.number()}, ${this.number()})`,
-      `return string.rep(${this.string()}, ${r.int(-2, 10)}), string.reverse(${this.string()}), string.upper(${this.string()})`,
+      `return string.rep(${this.string()}, ${
+        r.int(-2, 10)
+      }), string.reverse(${this.string()}), string.upper(${this.string()})`,
     ];
     if (this.f.ints) {
       calls.push(
@@ -677,22 +767,36 @@ export class Generator {
     const proxy = r.chance(0.25)
       ? `t = setmetatable({}, { __index = t, __newindex = function(s, k, v) rawset(s, k, v) end, __len = function() return #t end })`
       : "";
-    return { head: `do local t = ${list} ${proxy} R[#R + 1] = P(pcall(function() ${r.pick(calls)} end)) end`, tags: ["table"] };
+    return {
+      head: `do local t = ${list} ${proxy} R[#R + 1] = P(pcall(function() ${r.pick(calls)} end)) end`,
+      tags: ["table"],
+    };
   }
 
-  loader(depth: number): Node {
+  loader(): Node {
     const r = this.rng;
-    const pieces = [`"return 1"`, `"return ", "1 +", " 2"`, `"x = "`, `"return ...", nil`, `1, 2`, `{}`, `"local a <const> = 1 return a"`];
+    const pieces = [
+      `"return 1"`,
+      `"return ", "1 +", " 2"`,
+      `"x = "`,
+      `"return ...", nil`,
+      `1, 2`,
+      `{}`,
+      `"local a <const> = 1 return a"`,
+    ];
     const p = r.pick(pieces);
     const reader = r.pick([
       `local parts, i = { ${p} }, 0 local f = function() i = i + 1 return parts[i] end`,
       `local f = function() error("reader fails") end`,
       `local f = function() coroutine.yield() end`,
       `local n = 0 local f = function() n = n + 1 if n < ${r.int(2, 2000)} then return " " end end`,
-      `local n = 0 local f = function() n = n + 1 if n == 1 then return ${r.pick([...(this.profile.diff ? [] : [`"\\27Lua"`]), `"--"`, `"return 2"`])} end end`,
+      `local n = 0 local f = function() n = n + 1 if n == 1 then return ${
+        r.pick([...(this.profile.diff ? [] : [`"\\27Lua"`]), `"--"`, `"return 2"`])
+      } end end`,
     ]);
     return {
-      head: `do ${reader} local fn, err = load(f, "=rd") R[#R + 1] = S(err) if fn then R[#R + 1] = P(pcall(fn, 7)) end end`,
+      head:
+        `do ${reader} local fn, err = load(f, "=rd") R[#R + 1] = S(err) if fn then R[#R + 1] = P(pcall(fn, 7)) end end`,
       tags: ["loader"],
     };
   }
@@ -704,8 +808,16 @@ export class Generator {
       { head: `for ${i} = 1, ${r.int(0, 3)} do`, body: this.block(depth + 1, r.int(1, 2)), tail: "end" },
       { head: `if ${this.expr()} then`, body: this.block(depth + 1, r.int(1, 2)), tail: "end" },
       { head: "do", body: this.block(depth + 1, r.int(1, 2)), tail: "end" },
-      { head: `R[#R + 1] = P(pcall(function(...)`, body: this.block(depth + 1, r.int(1, 2)), tail: `end, ${this.expr()}))` },
-      { head: `local ${i} = 0 while ${i} < ${r.int(0, 3)} do ${i} = ${i} + 1`, body: this.block(depth + 1, 1), tail: "end" },
+      {
+        head: `R[#R + 1] = P(pcall(function(...)`,
+        body: this.block(depth + 1, r.int(1, 2)),
+        tail: `end, ${this.expr()}))`,
+      },
+      {
+        head: `local ${i} = 0 while ${i} < ${r.int(0, 3)} do ${i} = ${i} + 1`,
+        body: this.block(depth + 1, 1),
+        tail: "end",
+      },
     ];
     return r.pick(kinds);
   }
@@ -758,7 +870,7 @@ export class Generator {
     };
   }
 
-  mtint(depth: number): Node {
+  mtint(): Node {
     const r = this.rng;
     const tags = ["mtint"];
     let handler = r.pick([
@@ -777,7 +889,9 @@ export class Generator {
       `mtint.sethook(function() ${handler} end) mtint.interrupt(mtint.id()) local x = 0 for i = 1, 1000 do x = x + i end mtint.sethook(nil)`,
       `mtint.interrupt(mtint.id()) local ok, e = pcall(function() local x = 0 for i = 1, 1e6 do x = x + i end end) R[#R + 1] = S(ok) .. S(e)`,
       `local co = coroutine.create(function() for i = 1, 1e6 do coroutine.yield(i) end end) mtint.interrupt(mtint.id(co), true) R[#R + 1] = P(coroutine.resume(co)) mtint.interrupt(mtint.id(co), false) R[#R + 1] = P(coroutine.resume(co))`,
-      `local co = coroutine.create(function() local x = 0 while true do x = x + 1 if x % 1000 == 0 then coroutine.yield(x) end end end) require("host").post(mtint.id(co)) for i = 1, ${r.int(1, 200)} do if not coroutine.resume(co) then break end end`,
+      `local co = coroutine.create(function() local x = 0 while true do x = x + 1 if x % 1000 == 0 then coroutine.yield(x) end end end) require("host").post(mtint.id(co)) for i = 1, ${
+        r.int(1, 200)
+      } do if not coroutine.resume(co) then break end end`,
       `local o = mtint.interruptible(mtint.id()) R[#R + 1] = S(o:id() == mtint.id())`,
       `R[#R + 1] = P(pcall(mtint.interrupt, ${r.pick(["0", "-1", "2^53", "'x'", "{}", "nil", "1e300"])}))`,
       `R[#R + 1] = P(pcall(mtint.sethook, ${r.pick(["1", "'x'", "{}"])}))`,
@@ -787,7 +901,7 @@ export class Generator {
   }
 
   // Code that does not end by itself: only in programs run under a cancellation.
-  loop(depth: number): Node {
+  loop(): Node {
     const r = this.rng;
     const loops = [
       "while true do end",

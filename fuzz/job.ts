@@ -82,9 +82,20 @@ function finishJob(rng: Rng, id: string, profile: Profile, nodes: Node[]): Job {
     if (infinite && !actions.some((a) => a.kind === "timeout" || a.kind === "signal" || a.kind === "close")) {
       actions.push({ kind: "timeout", ms: rng.int(5, 1500) });
     }
-    if (tags.includes("mtint") && rng.chance(0.5)) actions.push({ kind: "coroutine-ids", at: rng.int(0, 50), flag: rng.pick([undefined, true]) });
+    if (tags.includes("mtint") && rng.chance(0.5)) {
+      actions.push({ kind: "coroutine-ids", at: rng.int(0, 50), flag: rng.pick([undefined, true]) });
+    }
   }
-  return { id, lua: profile.lua, libs: profile.libs, memoryLimit, diff: profile.diff, source: render({ profile, nodes }), tags, actions };
+  return {
+    id,
+    lua: profile.lua,
+    libs: profile.libs,
+    memoryLimit,
+    diff: profile.diff,
+    source: render({ profile, nodes }),
+    tags,
+    actions,
+  };
 }
 
 function randomAction(rng: Rng): Action {
@@ -95,7 +106,12 @@ function randomAction(rng: Rng): Action {
     case 1:
       return { kind: "signal", at, reason: rng.pick(["string", "error", "undefined", "object"] as const) };
     case 2:
-      return { kind: "interrupt", at, flag: rng.pick([undefined, true, false]), via: rng.pick(["worker", "id"] as const) };
+      return {
+        kind: "interrupt",
+        at,
+        flag: rng.pick([undefined, true, false]),
+        via: rng.pick(["worker", "id"] as const),
+      };
     case 3:
       return { kind: "close", at, grace: rng.pick([0, 5, 50, 500, 2000]) };
     default:

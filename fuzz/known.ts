@@ -37,12 +37,14 @@ export const KNOWN: KnownClass[] = [
   },
   {
     owner: "h1",
-    what: "code that runs with hooks off (a looping __gc, mtint.sethook handler or debug hook) defeats deadlines and close()",
+    what:
+      "code that runs with hooks off (a looping __gc, mtint.sethook handler or debug hook) defeats deadlines and close()",
     matches: (kind, job) => kind !== "wrong-value" && has(job, "gc-loop", "mtint-hook-loop", "hook-loop"),
   },
   {
     owner: "h2",
-    what: "the sandbox's load reads a reader function unprotected: its error or yield is raised instead of load returning nil, message",
+    what:
+      "the sandbox's load reads a reader function unprotected: its error or yield is raised instead of load returning nil, message",
     matches: (kind, job, detail) =>
       kind === "wrong-value" && job.tags.includes("loader") && /reader|yield from outside|C-call boundary/.test(detail),
   },

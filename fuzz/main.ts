@@ -123,13 +123,18 @@ async function runBatch(
     }
   });
   rmSync(file, { force: true });
-  if (p.killed && current) return { results, died: { id: current, why: "hang: the child stopped answering", stderr: p.stderr } };
+  if (p.killed && current) {
+    return { results, died: { id: current, why: "hang: the child stopped answering", stderr: p.stderr } };
+  }
   if (current && !results.has(current)) {
     const why = p.signal ? `crash: signal ${p.signal}` : `crash: exit ${p.code}`;
     return { results, died: { id: current, why, stderr: p.stderr } };
   }
   if (p.code !== 0 && p.code !== 3) {
-    return { results, died: { id: jobs[jobs.length - 1].id, why: `crash: exit ${p.code} after the jobs`, stderr: p.stderr } };
+    return {
+      results,
+      died: { id: jobs[jobs.length - 1].id, why: `crash: exit ${p.code} after the jobs`, stderr: p.stderr },
+    };
   }
   return { results };
 }
@@ -150,7 +155,11 @@ interface Verdict {
 }
 
 /** What is wrong with one job's run, if anything. */
-async function judge(job: Job, r: Result | undefined, died?: { why: string; stderr: string }): Promise<Verdict | undefined> {
+async function judge(
+  job: Job,
+  r: Result | undefined,
+  died?: { why: string; stderr: string },
+): Promise<Verdict | undefined> {
   if (died) {
     return { kind: died.why.startsWith("hang") ? "hang" : "crash", detail: `${died.why}\n${died.stderr.slice(-1500)}` };
   }
@@ -221,7 +230,8 @@ async function replay(file: string): Promise<never> {
   const metaLine = text.split("\n").find((l) => l.startsWith("-- job: "));
   if (!metaLine) throw new Error(`${file}: no "-- job:" line`);
   const meta = JSON.parse(metaLine.slice(8));
-  const source = text.split("\n").filter((l) => !l.startsWith("-- ") || !/^-- (mtint fuzz|  |replay|job)/.test(l)).join("\n");
+  // The program is everything after the header's last line.
+  const source = text.slice(text.indexOf("\n", text.indexOf("-- job: ")) + 1);
   const job: Job = { ...meta, source };
   const runtime = (option("runtime") ?? meta.runtime ?? "deno") as Runtime;
   const { results, died } = await runBatch(runtime, [job]);
@@ -265,7 +275,9 @@ async function main(): Promise<never> {
   const queued: { runtime: Runtime; plan: Plan; v: Verdict; entry: (typeof findings)[number] }[] = [];
   function record(runtime: Runtime, plan: Plan, v: Verdict) {
     const known = knownClass(v.kind, plan.job, v.detail);
-    const sig = `${v.kind} ${plan.job.lua} ${runtime} ${known ? `known:${known.owner}:${known.what.slice(0, 40)}` : "new"}`;
+    const sig = `${v.kind} ${plan.job.lua} ${runtime} ${
+      known ? `known:${known.owner}:${known.what.slice(0, 40)}` : "new"
+    }`;
     const prior = seen.get(sig);
     if (prior !== undefined) {
       findings[prior].count++;
@@ -274,7 +286,11 @@ async function main(): Promise<never> {
     seen.set(sig, findings.length);
     const entry: (typeof findings)[number] = { sig, owner: known?.owner, count: 1 };
     findings.push(entry);
-    console.log(`\nFOUND ${v.kind} (${known ? `known, ${known.owner}: ${known.what}` : "NEW"}) ${plan.job.lua} ${runtime} job ${plan.job.id}`);
+    console.log(
+      `\nFOUND ${v.kind} (${
+        known ? `known, ${known.owner}: ${known.what}` : "NEW"
+      }) ${plan.job.lua} ${runtime} job ${plan.job.id}`,
+    );
     console.log("  " + v.detail.split("\n").slice(0, 6).join("\n  "));
     queued.push({ runtime, plan, v, entry });
   }
@@ -344,7 +360,9 @@ async function main(): Promise<never> {
     );
   }
   const fresh = findings.filter((f) => !f.owner);
-  for (const f of findings) console.log(`  ${f.owner ? "known" : "NEW  "} ${f.sig} x${f.count}${f.file ? ` -> ${f.file}` : ""}`);
+  for (const f of findings) {
+    console.log(`  ${f.owner ? "known" : "NEW  "} ${f.sig} x${f.count}${f.file ? ` -> ${f.file}` : ""}`);
+  }
   console.log(fresh.length ? `fuzz: ${fresh.length} new finding(s)` : "fuzz: no new findings");
   rmSync(work, { recursive: true, force: true });
   return exit(fresh.length ? 1 : 0);

@@ -1,7 +1,7 @@
 // Every standard function that calls back into Lua, with a callback that
 // never returns: the call's timeout must still win, and the state work on.
 import assert from "node:assert/strict";
-import { LuaWorker, type LuaVersion } from "../../mod.ts";
+import { type LuaVersion, LuaWorker } from "../../mod.ts";
 import type { HostileCase } from "./case.ts";
 import { expectCancelled, expectUsable } from "./support/expect.ts";
 
@@ -36,7 +36,8 @@ function loopingCallbacks(lua: LuaVersion): string[] {
     );
   }
   if (modern) {
-    const slow = `setmetatable({}, { __index = function() ${LOOP} end, __newindex = function() ${LOOP} end, __len = function() return 3 end })`;
+    const slow =
+      `setmetatable({}, { __index = function() ${LOOP} end, __newindex = function() ${LOOP} end, __len = function() return 3 end })`;
     chunks.push(
       `table.concat(${slow})`,
       `table.unpack(${slow}, 1, 3)`,
@@ -70,7 +71,8 @@ export const cases: HostileCase[] = [{
 }, {
   name: "a __close handler run by coroutine.close that never returns is cancelled",
   versions: ["5.4"],
-  todo: "h1 (deadlines): coroutine.close runs __close in the closed coroutine, which the cancellation's hook never reaches " +
+  todo:
+    "h1 (deadlines): coroutine.close runs __close in the closed coroutine, which the cancellation's hook never reaches " +
     "(coro.c wraps resume and wrap, not close): the call outlives its timeout forever",
   timeout: 15_000,
   async run(lua) {

@@ -2,7 +2,7 @@
 // that errors with odd values, chains that never end. Cancellation must win,
 // errors must arrive as LuaErrors, and the state must live on.
 import assert from "node:assert/strict";
-import { LuaWorker, type LuaVersion } from "../../mod.ts";
+import { type LuaVersion, LuaWorker } from "../../mod.ts";
 import type { HostileCase } from "./case.ts";
 import { expectCancelled, expectLuaError, expectUsable } from "./support/expect.ts";
 
@@ -75,26 +75,46 @@ export const cases: HostileCase[] = [{
   name: "__index and __newindex chains that loop are a Lua error, not a hang",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    await expectLuaError(w, "local a, b = {}, {} setmetatable(a, { __index = b }) setmetatable(b, { __index = a }) return a.x", /loop|chain/);
-    await expectLuaError(w, "local a, b = {}, {} setmetatable(a, { __newindex = b }) setmetatable(b, { __newindex = a }) a.x = 1", /loop|chain/);
+    await expectLuaError(
+      w,
+      "local a, b = {}, {} setmetatable(a, { __index = b }) setmetatable(b, { __index = a }) return a.x",
+      /loop|chain/,
+    );
+    await expectLuaError(
+      w,
+      "local a, b = {}, {} setmetatable(a, { __newindex = b }) setmetatable(b, { __newindex = a }) a.x = 1",
+      /loop|chain/,
+    );
     // A chain of metamethod calls that recurses in Lua: a stack overflow error.
-    await expectLuaError(w, "local o o = setmetatable({}, { __index = function(t, k) return o[k] end }) return o.x", /stack overflow|C stack/);
+    await expectLuaError(
+      w,
+      "local o o = setmetatable({}, { __index = function(t, k) return o[k] end }) return o.x",
+      /stack overflow|C stack/,
+    );
     await expectUsable(w);
   },
 }, {
   name: "__tostring and __name results cross faithfully, bad ones are errors",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    const [s] = await w.run("return tostring(setmetatable({}, { __tostring = function() return 'caf\\195\\169' end }))");
+    const [s] = await w.run(
+      "return tostring(setmetatable({}, { __tostring = function() return 'caf\\195\\169' end }))",
+    );
     assert.equal(s, "café");
     if (lua === "5.3" || lua === "5.4") {
-      await expectLuaError(w, "return tostring(setmetatable({}, { __tostring = function() return {} end }))", /__tostring/);
+      await expectLuaError(
+        w,
+        "return tostring(setmetatable({}, { __tostring = function() return {} end }))",
+        /__tostring/,
+      );
     }
     const [eq] = await w.run(
       "local mt = { __eq = function() return 'yes' end } return setmetatable({}, mt) == setmetatable({}, mt)",
     );
     assert.equal(eq, true); // __eq's result is converted to a boolean
-    const [lt] = await w.run("local mt = { __lt = function() return nil end } return setmetatable({}, mt) < setmetatable({}, mt)");
+    const [lt] = await w.run(
+      "local mt = { __lt = function() return nil end } return setmetatable({}, mt) < setmetatable({}, mt)",
+    );
     assert.equal(lt, false);
     await expectUsable(w);
   },
@@ -102,7 +122,11 @@ export const cases: HostileCase[] = [{
   name: "a protected metatable stays protected, and the string metatable cannot be replaced",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    await expectLuaError(w, "local t = setmetatable({}, { __metatable = 'locked' }) setmetatable(t, {})", /protected metatable/);
+    await expectLuaError(
+      w,
+      "local t = setmetatable({}, { __metatable = 'locked' }) setmetatable(t, {})",
+      /protected metatable/,
+    );
     const [mt] = await w.run("return getmetatable(setmetatable({}, { __metatable = 'locked' }))");
     assert.equal(mt, "locked");
     await expectLuaError(w, "setmetatable('', {})", /table expected|bad argument/);

@@ -33,7 +33,10 @@ export async function expectCancelled(lua: LuaWorker, chunk: string, timeout = 4
   const bound = timeout + DEADLINE_SLACK_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new assert.AssertionError({ message: `${chunk}: still running ${bound} ms after run()` })), bound);
+    timer = setTimeout(
+      () => reject(new assert.AssertionError({ message: `${chunk}: still running ${bound} ms after run()` })),
+      bound,
+    );
   });
   const err = await Promise.race([rejectionOf(lua.run(chunk, { timeout, name: "hostile" }), chunk), late]).finally(() =>
     clearTimeout(timer)
@@ -46,7 +49,12 @@ export async function expectCancelled(lua: LuaWorker, chunk: string, timeout = 4
 }
 
 /** Runs `chunk` and asserts it fails with a LuaError whose message matches. */
-export async function expectLuaError(lua: LuaWorker, chunk: string, message: RegExp, code = "runtime"): Promise<LuaError> {
+export async function expectLuaError(
+  lua: LuaWorker,
+  chunk: string,
+  message: RegExp,
+  code = "runtime",
+): Promise<LuaError> {
   const err = await rejectionOf(lua.run(chunk, { name: "hostile" }), chunk);
   assert.ok(err instanceof LuaError, `${chunk}: expected a LuaError, got ${err}`);
   assert.equal(err.code, code, `${chunk}: ${err.message}`);
