@@ -103,14 +103,14 @@ export const cases: HostileCase[] = [{
     assert.equal(dead, "dead");
   },
 }, {
-  name: "a million coroutines, registered or not, are cancelled and their ids released at close",
+  name: "200,000 registered coroutines are cancelled and their ids released at close",
   timeout: 90_000,
   async run(lua) {
     const before = registryStats().ids;
     const w = await LuaWorker.create({ lua, memoryLimit: 512 << 20 });
     await expectCancelled(
       w,
-      "local mtint = require('mtint') local keep = {} for i = 1, 1e6 do local co = coroutine.create(function() end) keep[i] = co mtint.id(co) end while true do end",
+      "local mtint = require('mtint') local keep = {} for i = 1, 2e5 do local co = coroutine.create(function() end) keep[i] = co mtint.id(co) end while true do end",
       3000,
     );
     await expectUsable(w);
