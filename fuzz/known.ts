@@ -32,7 +32,7 @@ export const KNOWN: KnownClass[] = [
     owner: "h1",
     what: "native stack exhaustion (recursion through C functions, deep patterns or syntax) kills the process",
     matches: (kind, job) =>
-      (kind === "crash" || kind === "worker-failed") &&
+      kind === "crash" &&
       has(job, "c-recursion-deep", "parser-deep", "long-pattern", "c-recursion", "coroutine-nesting"),
   },
   {
@@ -47,6 +47,11 @@ export const KNOWN: KnownClass[] = [
       "the sandbox's load reads a reader function unprotected: its error or yield is raised instead of load returning nil, message",
     matches: (kind, job, detail) =>
       kind === "wrong-value" && job.tags.includes("loader") && /reader|yield from outside|C-call boundary/.test(detail),
+  },
+  {
+    owner: "issue 10 class 7 (unassigned)",
+    what: "LuaJIT: after finalizers fail under a memory limit, every later call fails with 'not enough memory'",
+    matches: (kind, job, detail) => kind === "unusable" && job.lua === "luajit" && /not enough memory/.test(detail),
   },
 ];
 

@@ -9,6 +9,7 @@
  *   npm run fuzz -- --minutes 5 [--seed 42] [--parallel 1] [--lua 5.1,luajit]
  *                   [--runtimes deno,bun] [--out fuzz/findings] [--shrink-seconds 300]
  *   npm run fuzz -- --replay fuzz/findings/<file>.lua [--runtime bun]
+ *   npm run fuzz -- --seed S --only I [--runtimes bun]   (job I of run S again, shrunk)
  *
  * Exits 1 when it found something not explained by a known class
  * (fuzz/known.ts).
@@ -167,7 +168,12 @@ async function judge(
   if (r.outcome === "hang") return { kind: "hang", detail: r.detail };
   if (r.close?.startsWith("hang")) return { kind: "hang", detail: r.close };
   if (r.sanity?.startsWith("hang")) return { kind: "hang", detail: r.sanity };
-  const close = job.actions.find((a) => a.kind === "close");
+  // The close that fired is the earliest one (the child ignores later ones).
+  const closes = job.actions.filter((a) => a.kind === "close").sort((
+    a,
+    b,
+  ) => (a.kind === "close" && b.kind === "close" ? a.at - b.at : 0));
+  const close = closes[0];
   const graceOf = close?.kind === "close" ? close.grace : undefined;
   // close() gives up on a call after `grace` ms and rejects it: documented, and no finding for a short grace.
   const gaveUp = graceOf !== undefined && graceOf < 500 && /did not stop/.test(r.detail + (r.close ?? ""));
@@ -263,6 +269,34 @@ async function main(): Promise<never> {
   if (!(minutes > 0) || !Number.isFinite(seed) || !(parallel >= 1) || lua.length === 0) {
     console.error("usage: fuzz --minutes N [--seed S] [--parallel P] [--lua 5.1,...] [--runtimes deno,bun]");
     return exit(2);
+  }
+  const onlyJob = option("only");
+  if (onlyJob !== undefined) {
+    // One job again (as numbered in a run's report), on each runtime, shrunk and saved if it still fails.
+    const plan = makePlan(seed, Number(onlyJob), lua);
+    let failed = false;
+    for (const runtime of runtimes) {
+      const v = await rerun(runtime, plan.job);
+      console.log(
+        `${plan.job.id} ${plan.job.lua} ${runtime}: ${v ? `${v.kind}: ${v.detail.split("\n")[0]}` : "no finding"}`,
+      );
+      if (!v) continue;
+      failed = true;
+      const nodes = await shrink(
+        plan.nodes,
+        async (c) => (await rerun(runtime, jobFor(plan.job, plan.profile, c)))?.kind === v.kind,
+      );
+      const file = save(
+        out,
+        runtime,
+        jobFor(plan.job, plan.profile, nodes),
+        v,
+        `shrunk from ${sizeOf(plan.nodes)} to ${sizeOf(nodes)}`,
+      );
+      console.log(`saved ${file}`);
+    }
+    rmSync(work, { recursive: true, force: true });
+    return exit(failed ? 1 : 0);
   }
   console.log(`fuzz: seed ${seed}, ${minutes} min, ${lua.join(" ")}, ${runtimes.join(" ")}, ${parallel} at a time`);
   const end = performance.now() + minutes * 60_000;
