@@ -7,7 +7,7 @@
  * `luajit`), shrinks each new finding to a minimal program and saves it.
  *
  *   npm run fuzz -- --minutes 5 [--seed 42] [--parallel 1] [--lua 5.1,luajit]
- *                   [--runtimes deno,bun] [--out fuzz/findings] [--shrink-seconds 300]
+ *                   [--runtimes deno,bun] [--out fuzz/findings] [--shrink-seconds 300] [--shrink-known]
  *   npm run fuzz -- --replay fuzz/findings/<file>.lua [--runtime bun]
  *   npm run fuzz -- --seed S --only I [--runtimes bun]   (job I of run S again, shrunk)
  *
@@ -263,6 +263,7 @@ async function main(): Promise<never> {
   const batchSize = Number(option("batch", "6"));
   const out = option("out", join(root, "fuzz/findings"))!;
   const shrinkBudget = Number(option("shrink-seconds", "300")) * 1000;
+  const shrinkKnown = argv.includes("--shrink-known");
   const only = option("lua")?.split(",");
   const lua = versions().filter((v) => !only || only.includes(v));
   const runtimes = (option("runtimes", "deno,bun")!.split(",")) as Runtime[];
@@ -333,7 +334,8 @@ async function main(): Promise<never> {
   async function shrinkAndSave(runtime: Runtime, plan: Plan, v: Verdict, entry: (typeof findings)[number]) {
     let job = plan.job;
     let note = entry.owner ? `known class, ${entry.owner}` : "new";
-    if (performance.now() < shrinkEnd) {
+    // Known classes are not shrunk unless asked (--shrink-known): their owners have reproducers.
+    if (performance.now() < shrinkEnd && (!entry.owner || shrinkKnown)) {
       const again = await rerun(runtime, job);
       if (!again || again.kind !== v.kind) {
         note += ", did not reproduce alone (timing-dependent)";
