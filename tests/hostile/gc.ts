@@ -48,8 +48,6 @@ export const cases: HostileCase[] = [{
 }, {
   name: "a finalizer that raises does not fail the next, unrelated call",
   versions: ["5.2", "5.3"],
-  todo: "unowned (issue 10 class 7): on 5.2 and 5.3 a finalizer's error is raised by whatever allocation runs it, " +
-    "which can be the next, unrelated call",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
     await w.run(`${GC} for i = 1, 200 do GC(function() error("finalizer " .. i) end) end`);
