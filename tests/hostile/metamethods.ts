@@ -1,0 +1,138 @@
+// Every metamethod, as an attacker uses it: one that never returns, one
+// that errors with odd values, chains that never end. Cancellation must win,
+// errors must arrive as LuaErrors, and the state must live on.
+import assert from "node:assert/strict";
+import { type LuaVersion, LuaWorker } from "../../mod.ts";
+import type { HostileCase } from "./case.ts";
+import { expectCancelled, expectLuaError, expectUsable } from "./support/expect.ts";
+
+const LOOP = "while true do end";
+
+/** [event, an expression that triggers it on `o`], per version. */
+function events(lua: LuaVersion): [string, string][] {
+  const list: [string, string][] = [
+    ["__index", "o.x"],
+    ["__newindex", "(function() o.x = 1 end)()"],
+    ["__call", "o()"],
+    ["__add", "o + 1"],
+    ["__sub", "o - 1"],
+    ["__mul", "o * 1"],
+    ["__div", "o / 1"],
+    ["__mod", "o % 1"],
+    ["__pow", "o ^ 1"],
+    ["__unm", "-o"],
+    ["__concat", "o .. ''"],
+    ["__eq", "o == setmetatable({}, getmetatable(o))"],
+    ["__lt", "o < o"],
+    ["__le", "o <= o"],
+    ["__tostring", "tostring(o)"],
+  ];
+  if (lua === "5.3" || lua === "5.4") {
+    list.push(["__idiv", "o // 1"], ["__band", "o & 1"], ["__bor", "o | 1"], ["__bxor", "o ~ 1"], ["__shl", "o << 1"], [
+      "__shr",
+      "o >> 1",
+    ], ["__bnot", "~o"]);
+  }
+  if (lua === "5.2" || lua === "5.3" || lua === "5.4") list.push(["__pairs", "pairs(o)"], ["__len", "#o"]);
+  if (lua === "5.2") list.push(["__ipairs", "ipairs(o)"]);
+  return list;
+}
+
+const use = (event: string, body: string, expr: string) =>
+  `local o = setmetatable({}, { ${event} = function() ${body} end }) return ${expr}`;
+
+export const cases: HostileCase[] = [{
+  name: "a metamethod that never returns is cancelled, for every event",
+  timeout: 90_000,
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    for (const [event, expr] of events(lua)) {
+      await expectCancelled(w, use(event, LOOP, expr));
+      await expectUsable(w);
+    }
+  },
+}, {
+  name: "a metamethod that raises any kind of value fails the call with a LuaError",
+  timeout: 90_000,
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    for (const [event, expr] of events(lua)) {
+      for (
+        const [value, message] of [
+          ["'boom'", /boom/],
+          ["{ code = 7 }", /table/],
+          ["nil", /nil/],
+          ["setmetatable({}, { __tostring = function() error('again') end })", /.+/],
+          ["coroutine.create(print)", /.+/],
+        ] as const
+      ) {
+        await expectLuaError(w, use(event, `error(${value})`, expr), message);
+      }
+      await expectUsable(w);
+    }
+  },
+}, {
+  name: "__index and __newindex chains that loop are a Lua error, not a hang",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    await expectLuaError(
+      w,
+      "local a, b = {}, {} setmetatable(a, { __index = b }) setmetatable(b, { __index = a }) return a.x",
+      /loop|chain/,
+    );
+    await expectLuaError(
+      w,
+      "local a, b = {}, {} setmetatable(a, { __newindex = b }) setmetatable(b, { __newindex = a }) a.x = 1",
+      /loop|chain/,
+    );
+    // A chain of metamethod calls that recurses in Lua: a stack overflow error.
+    await expectLuaError(
+      w,
+      "local o o = setmetatable({}, { __index = function(t, k) return o[k] end }) return o.x",
+      /stack overflow|C stack/,
+    );
+    await expectUsable(w);
+  },
+}, {
+  name: "__tostring and __name results cross faithfully, bad ones are errors",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    const [s] = await w.run(
+      "return tostring(setmetatable({}, { __tostring = function() return 'caf\\195\\169' end }))",
+    );
+    assert.equal(s, "café");
+    if (lua === "5.3" || lua === "5.4") {
+      await expectLuaError(
+        w,
+        "return tostring(setmetatable({}, { __tostring = function() return {} end }))",
+        /__tostring/,
+      );
+    }
+    const [eq] = await w.run(
+      "local mt = { __eq = function() return 'yes' end } return setmetatable({}, mt) == setmetatable({}, mt)",
+    );
+    assert.equal(eq, true); // __eq's result is converted to a boolean
+    const [lt] = await w.run(
+      "local mt = { __lt = function() return nil end } return setmetatable({}, mt) < setmetatable({}, mt)",
+    );
+    assert.equal(lt, false);
+    await expectUsable(w);
+  },
+}, {
+  name: "a protected metatable stays protected, and the string metatable cannot be replaced",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    await expectLuaError(
+      w,
+      "local t = setmetatable({}, { __metatable = 'locked' }) setmetatable(t, {})",
+      /protected metatable/,
+    );
+    const [mt] = await w.run("return getmetatable(setmetatable({}, { __metatable = 'locked' }))");
+    assert.equal(mt, "locked");
+    await expectLuaError(w, "setmetatable('', {})", /table expected|bad argument/);
+    // Changing the shared string metatable's __index affects this state only, and the next call still works.
+    await w.run("getmetatable('').__index = function() error('hijacked') end");
+    await expectLuaError(w, "return ('x'):upper()", /hijacked/);
+    await expectUsable(w);
+  },
+}];
