@@ -58,7 +58,6 @@ const lua_sources = [_][]const u8{
     "csrc/lua/module.c",
     "csrc/lua/coro.c",
     "csrc/lua/codec.c",
-    "csrc/lua/finalizers.c",
     "csrc/lua/sandbox.c",
     "csrc/lua/loaders.c",
     "csrc/lua/allowlist.c",

@@ -34,7 +34,6 @@ typedef struct {
 static int open_protected(lua_State *L) {
   create_request *c = lua_touserdata(L, 1);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
-  finalizers_install(L);
   recursion_limits_install(L);
   hostlib_open(L);
   coro_install(L);

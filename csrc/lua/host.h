@@ -54,9 +54,6 @@ void sandbox_open(lua_State *L, int full);
 void loaders_install(lua_State *L);
 /* Cuts the opened libraries down to the safe preset (allowlist.c). */
 void allowlist_apply(lua_State *L);
-/* 5.2, 5.3: an error in a __gc metamethod no longer fails a later call
-** (finalizers.c). */
-void finalizers_install(lua_State *L);
 int luaopen_mtint(lua_State *L);
 /* Preloads `host` and `mtint`, and routes print() to the worker. */
 void hostlib_open(lua_State *L);
