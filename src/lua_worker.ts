@@ -152,7 +152,8 @@ const CREATE_TIMEOUT = 30_000;
 // before its grace starts (a loaded machine may not run it at once).
 const WAKE_BOUND = 2000;
 
-function describe(value: unknown): string {
+/** A value as an argument error names it. */
+export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;

@@ -10,7 +10,7 @@
  */
 import { MtintError } from "./errors.ts";
 import type { LuaValue } from "./codec.ts";
-import { LuaWorker, type LuaWorkerOptions, type RunOptions } from "./lua_worker.ts";
+import { describe, LuaWorker, type LuaWorkerOptions, type RunOptions } from "./lua_worker.ts";
 
 /** What a pool does with a worker's state after each task. */
 export type PoolReset = "keep" | "state" | "init";
@@ -101,11 +101,6 @@ interface Slot {
 }
 
 const TIMES_KEPT = 1024;
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
-}
 
 function count(value: unknown, what: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
