@@ -119,30 +119,11 @@ uint64_t slot_reach(const mt_universe *from, uint64_t id) {
   return ok ? tenant : 0;
 }
 
-int slot_lock(const mt_universe *from, uint64_t id, mt_slot **out, uint32_t *index) {
-  mt_slot *s = slot_of_id(id, index);
-  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
-  uint64_t tenant = atomic_load_explicit(&s->tenant, memory_order_relaxed);
-  int ok = (word_id(w) == id) & (id - 1 < MT_ID_LIMIT - 1) & scope_reaches(from, tenant);
-  if (!ok) return MT_UNKNOWN;
-  for (;;) {
-    if (word_id(w) != id) return MT_UNKNOWN;
-    if (w & W_LOCK) {
-      cpu_relax();
-      w = atomic_load(&s->word);
-    } else if (atomic_compare_exchange_weak(&s->word, &w, w | W_LOCK)) {
-      *out = s;
-      return MT_OK;
-    }
-  }
-}
-
-int slot_trylock(uint64_t id, mt_slot **out) {
-  uint32_t index;
-  mt_slot *s = slot_of_id(id, &index);
-  uint64_t w = atomic_load(&s->word);
-  if (id - 1 >= MT_ID_LIMIT - 1) return MT_UNKNOWN;
-  for (int spins = 0; spins < 4096; spins++) {
+/* Sets slot s's LOCK bit while it still holds `id` (word `w` as last read),
+** spinning while another holder has it; MT_FULL after `spins` tries
+** (negative: no bound). */
+static int acquire(mt_slot *s, uint64_t id, uint64_t w, int spins, mt_slot **out) {
+  for (; spins != 0; spins -= spins > 0) {
     if (word_id(w) != id) return MT_UNKNOWN;
     if (w & W_LOCK) {
       cpu_relax();
@@ -153,6 +134,23 @@ int slot_trylock(uint64_t id, mt_slot **out) {
     }
   }
   return MT_FULL;
+}
+
+int slot_lock(const mt_universe *from, uint64_t id, mt_slot **out, uint32_t *index) {
+  mt_slot *s = slot_of_id(id, index);
+  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+  uint64_t tenant = atomic_load_explicit(&s->tenant, memory_order_relaxed);
+  int ok = (word_id(w) == id) & (id - 1 < MT_ID_LIMIT - 1) & scope_reaches(from, tenant);
+  if (!ok) return MT_UNKNOWN;
+  return acquire(s, id, w, -1, out);
+}
+
+int slot_trylock(uint64_t id, mt_slot **out) {
+  uint32_t index;
+  mt_slot *s = slot_of_id(id, &index);
+  uint64_t w = atomic_load(&s->word);
+  if (id - 1 >= MT_ID_LIMIT - 1) return MT_UNKNOWN;
+  return acquire(s, id, w, 4096, out);
 }
 
 void slot_unlock(mt_slot *s) { atomic_fetch_and(&s->word, ~(uint64_t)W_LOCK); }
