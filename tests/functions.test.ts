@@ -134,6 +134,8 @@ eachVersion("define() adds functions later, also after require('host'); reset() 
   await assert.rejects(w.define("not a name", () => 0), TypeError);
   // deno-lint-ignore no-explicit-any
   await assert.rejects(w.define("f", 42 as any), TypeError);
+  // A name too large for the channel is refused (it used to wait forever).
+  await assert.rejects(w.define("f".repeat(70_000), () => 0), /too large/);
   assert.deepEqual(await w.run("return require('host').triple(3)"), [9]);
 });
 
