@@ -13,9 +13,9 @@
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue } from "./codec.ts";
-import { type Channel, CLOSE, DEFINE, RESET, RUN } from "./channel.ts";
+import type { Channel } from "./channel.ts";
 import { MtintError } from "./errors.ts";
-import type { Reply } from "./protocol.ts";
+import { CLOSE, DEFINE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
 import { aborted, CLOSED } from "./cancellation.ts";
 import { CallerFunctions, checkNotServing } from "./caller_functions.ts";
@@ -243,7 +243,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   send(value: LuaInput): void {
     this.#checkOpen();
     const status = this.#core.send(this.id, encodeList("value", [value], this.#integers));
-    if (status === -1) throw new TypeError("LuaWorker is closed");
+    if (status === STATUS_UNKNOWN) throw new TypeError("LuaWorker is closed");
     if (status !== 0) throw new Error("mtint: out of memory queueing the value");
   }
 
