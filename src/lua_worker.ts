@@ -13,7 +13,7 @@
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, type LuaValue } from "./codec.ts";
-import type { Channel } from "./channel.ts";
+import { CALLS_IN_CHANNEL, type Channel } from "./channel.ts";
 import { MtintError } from "./errors.ts";
 import { CLOSE, DEFINE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
@@ -101,6 +101,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #inbox: LuaValue[] | undefined; // buffered once messages() was called
   #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
+  #lastCall = 0; // the token of the last creator's-function call served through the channel
 
   private constructor(
     worker: Worker,
@@ -125,7 +126,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       channel,
       (request, transfer) => worker.postMessage(request, transfer),
       (seq) => this.#core.interruptCall(this.id, seq),
-      (call) => call.kind === RESET && this.#watchReset(call),
+      (call) => {
+        if (call.kind === RESET) this.#watchReset(call);
+        if (CALLS_IN_CHANNEL) this.#serveCalls(call);
+      },
     );
     worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
     worker.onerror = (event: ErrorEvent) => {
@@ -219,6 +223,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Answers the creator's-function calls that come through the channel
+   * while `call` runs (those too large for it come as messages). */
+  #serveCalls(call: Call): void {
+    this.#channel.serveCalls(this.#lastCall, () => this.#calls.running !== call, (token, fn, args) => {
+      this.#lastCall = token;
+      this.#answer(fn, token, args);
+    });
   }
 
   /** Runs the function a script calls and answers it; a late answer is dropped natively. */

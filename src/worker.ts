@@ -40,6 +40,7 @@ let hostFunctions: [string, (...args: unknown[]) => unknown][] = [];
 // hostFunctions.length + i, answered by the creator's thread.
 const callerFunctions: string[] = [];
 let answerTokens = 0;
+let channel: Channel;
 let integers = false;
 // host.<name> that Lua's host module has already.
 const BUILT_IN = ["post", "recv", "clock"];
@@ -57,7 +58,9 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
-    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    if (!channel.postCall(token, fn - hostFunctions.length, args)) {
+      reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    }
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, token, true);
     lib.reply(state, bytes);
@@ -238,7 +241,8 @@ scope.onmessage = async (event) => {
     reply({ type: "failed", message: messageOf(err) });
     return;
   }
-  await serve(new Channel(msg.channel));
+  channel = new Channel(msg.channel);
+  await serve(channel);
 };
 
 reply({ type: "loaded" });
