@@ -127,14 +127,16 @@ export class Channel {
   }
 
   /**
-   * Resolves once request `number` is finished, woken by the worker's
+   * Resolves once request `number` (or a later one) is finished, woken by the worker's
    * notify on `DONE` (no message needed); null where the runtime has no
    * Atomics.waitAsync. A wait that never ends holds nothing alive.
    */
   async whenDone(number: number): Promise<void> {
     for (;;) {
       const seen = Atomics.load(this.#ctl, DONE);
-      if (seen === number) return;
+      // Done, or a later request is (its message won): request numbers
+      // only grow (compared in int32, as they wrap).
+      if (((seen - number) | 0) >= 0) return;
       const wait = Atomics.waitAsync(this.#ctl, DONE, seen);
       if (wait.async) await wait.value;
     }

@@ -135,6 +135,13 @@ test("the channel wakes a waiter when its request is done, without a message", a
   await done;
   clearTimeout(timer);
   assert.deepEqual(channel.result(), new Uint8Array([7]));
+  // A waiter whose request its message settled ends once a later one is done.
+  const [first, second] = [channel.announce(1), channel.announce(1)];
+  const stale = channel.whenDone(first);
+  channel.finish(second, null);
+  const guard = setTimeout(() => {}, 5000);
+  await stale;
+  clearTimeout(guard);
 });
 
 test("the channel carries a script's calls to the creator (Deno), newest first, and lets go when released", async () => {
