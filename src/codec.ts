@@ -4,6 +4,20 @@
  *
  * @module
  */
+import {
+  MAX_BYTES,
+  MAX_DEPTH,
+  MAX_VALUES,
+  TAG_ARRAY,
+  TAG_BYTES,
+  TAG_FALSE,
+  TAG_INT,
+  TAG_MAP,
+  TAG_NIL,
+  TAG_NUM,
+  TAG_STR,
+  TAG_TRUE,
+} from "./protocol.ts";
 
 /** A value that can cross from JavaScript into Lua. */
 export type LuaInput =
@@ -31,24 +45,6 @@ export type LuaValue =
   | Map<LuaValue, LuaValue>
   | { [key: string]: LuaValue };
 
-const TAG_NIL = 0,
-  TAG_FALSE = 1,
-  TAG_TRUE = 2,
-  TAG_INT = 3,
-  TAG_NUM = 4,
-  TAG_STR = 5,
-  TAG_BYTES = 6,
-  TAG_ARRAY = 7,
-  TAG_MAP = 8;
-
-/** As deep as tables may nest (CODEC_MAX_DEPTH in codec.h). */
-export const MAX_DEPTH = 100;
-/** Most values (every table, key and value counts) one crossing may hold
- * (CODEC_MAX_VALUES in codec.h): a table met at several places counts at
- * each, so shared subtables cannot blow up into millions of copies. */
-export const MAX_VALUES = 1 << 22;
-/** Most bytes one encoded crossing may take (CODEC_MAX_BYTES in codec.h). */
-export const MAX_BYTES = 1 << 26;
 // Shorter strings are checked for ASCII and copied by hand: encodeInto
 // costs about a microsecond a call in Deno.
 const SHORT_STRING = 64;

@@ -4,99 +4,47 @@
  * can be cancelled on its own (signal, timeout) through the native
  * registry, whatever the worker is doing.
  *
+ * The parts: src/options.ts (options and their checks), src/worker_start.ts
+ * (starting the worker), src/call_queue.ts (the queue and the channel),
+ * src/results.ts (results as values or errors), src/cancellation.ts (why a
+ * call was cancelled), src/caller_functions.ts (the creator's functions).
+ *
  * @module
  */
-import { type CoreLib, loadableVersions, LUA_VERSIONS, type LuaVersion, openCore, openLua } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput, type LuaValue, messageOf, Reader } from "./codec.ts";
-import { AsyncLocalStorage } from "node:async_hooks";
-import { Channel, CLOSE, DEFINE, RESET, RUN, VIA_MESSAGE } from "./channel.ts";
-import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
+import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
+import { decodeList, encodeList, type LuaInput, type LuaValue } from "./codec.ts";
+import { CALLS_IN_CHANNEL, type Channel } from "./channel.ts";
+import { MtintError } from "./errors.ts";
+import { CLOSE, DEFINE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
+import { type Call, CallQueue } from "./call_queue.ts";
+import { aborted, CLOSED } from "./cancellation.ts";
+import { CallerFunctions, checkNotServing } from "./caller_functions.ts";
+import { decodeResult } from "./results.ts";
+import { type Ready, startWorker } from "./worker_start.ts";
 import {
-  ANSWER_ERROR,
-  ANSWER_VALUES,
-  FLAG_FULL_LIBS,
-  FLAG_JIT,
-  FLAG_REACH_ALL,
-  type Reply,
-  type Request,
-  RESULT_CONVERT,
-  RESULT_ERROR,
-  RESULT_INTERRUPTED,
-  RESULT_MEMORY,
-  RESULT_OK,
-  RESULT_SYNTAX,
-} from "./protocol.ts";
+  checkCreateOptions,
+  checkFunctionName,
+  checkGrace,
+  checkObject,
+  checkRunOptions,
+  type CloseOptions,
+  describe,
+  type LuaFunction,
+  type LuaWorkerOptions,
+  modeOf,
+  type ResetOptions,
+  type RunOptions,
+} from "./options.ts";
 
-/** Options of {@link LuaWorker.create}. */
-export interface LuaWorkerOptions {
-  /** The Lua version: "5.1", "5.2", "5.3", "5.4" or "luajit". Default: the newest built. */
-  lua?: LuaVersion;
-  /** Which standard libraries to open: "safe" (default) or "full". See the README. */
-  libs?: "safe" | "full";
-  /** Most bytes the state may allocate; beyond it allocations fail as out-of-memory. Default: none. */
-  memoryLimit?: number;
-  /** Default timeout of every run, in ms. Default: none. */
-  timeout?: number;
-  /** LuaJIT only: turn the JIT compiler on. Compiled loops cannot be interrupted. Default: false. */
-  jit?: boolean;
-  /** A module whose exported functions Lua can call as `require("host").<name>(...)`. */
-  host?: URL | string;
-  /**
-   * Functions of the calling thread that Lua calls as `require("host").<name>(...)`:
-   * sync or async; the Lua call waits natively for the result or the promise.
-   */
-  functions?: Record<string, LuaFunction>;
-  /** Gives up creating the worker (its start, the host module's import, the state) after this many ms.
-   * Default: 30000. */
-  createTimeout?: number;
-  /** Gives up creating the worker when aborted. */
-  signal?: AbortSignal;
-  /**
-   * Which states the worker's scripts reach by id with `mtint.interrupt`,
-   * `mtint.interruptible` and interruptible objects. `"own"` (default): the
-   * worker's own main state and coroutines. `"process"`: every id in the
-   * process, as the rock. A list of LuaWorkers (or their `id`s, which must
-   * be live): those states and their coroutines, besides its own (a grant
-   * names the state a worker has then: its reset() ends the grant). Outside
-   * its scope an id behaves exactly as one that does not exist. JavaScript's
-   * `interrupt(id)` and `lua.interrupt()` reach every id whatever this says.
-   */
-  interrupts?: InterruptScope;
-  /**
-   * The Lua runtime library to use (a path, e.g. "/opt/lua/lib/liblua.so.5.4"); needs `lua`.
-   * Default: the `MTINT_LUA_<VERSION>` variable (MTINT_LUA_5_4, MTINT_LUA_LUAJIT), else the
-   * system's. One runtime per version per process: the first one bound stays.
-   */
-  luaRuntime?: string;
-}
-
-/**
- * A function Lua can call: it gets the call's arguments and returns (or
- * resolves to) one value, which crosses back as a Lua value. A throw or a
- * rejection is a Lua error at the call site.
- */
-export type LuaFunction = (...args: LuaValue[]) => unknown;
-
-/** Which states a worker's scripts reach by id: see {@link LuaWorkerOptions.interrupts}. */
-export type InterruptScope = "own" | "process" | readonly (LuaWorker | number)[];
-
-/** Options of {@link LuaWorker.run}. */
-export interface RunOptions {
-  /** Arguments, as `...` in the chunk. */
-  args?: readonly LuaInput[];
-  /** Cancels this call (and only this one) when aborted. */
-  signal?: AbortSignal;
-  /** Cancels this call after this many ms of running. Default: the worker's. */
-  timeout?: number;
-  /**
-   * Cancels this call once it has used this many ms of CPU time (the
-   * worker thread's CPU clock), however long it waited: the `cause` is
-   * "cpuLimit". Default: none.
-   */
-  cpuLimit?: number;
-  /** The chunk's name in error messages and tracebacks. Default: "chunk". */
-  name?: string;
-}
+export { checkId, describe, modeOf } from "./options.ts";
+export type {
+  CloseOptions,
+  InterruptScope,
+  LuaFunction,
+  LuaWorkerOptions,
+  ResetOptions,
+  RunOptions,
+} from "./options.ts";
 
 /** What {@link LuaWorker.memory} reports. */
 export interface MemoryStats {
@@ -110,153 +58,12 @@ export interface MemoryStats {
   limit: number | null;
 }
 
-/** Options of {@link LuaWorker.reset}. */
-export interface ResetOptions {
-  /** How long the old state's finalizers may run before they are cancelled, in ms. Default: 2000. */
-  grace?: number;
-}
-
-/** Options of {@link LuaWorker.close}. */
-export interface CloseOptions {
-  /** How long to wait for a running call, then for the state's finalizers, in ms. Default: 2000. */
-  grace?: number;
-}
-
-interface Call {
-  kind: typeof RUN | typeof RESET | typeof DEFINE;
-  seq: number;
-  chunk: Uint8Array;
-  name: Uint8Array;
-  args: Uint8Array;
-  number: number; // the channel's request number, once dispatched
-  dispatched: number; // performance.now() then
-  timeout: number;
-  cpuLimit: number; // ms, -1 for none
-  signal?: AbortSignal;
-  onAbort?: () => void;
-  resolve(values: LuaValue[]): void;
-  reject(err: unknown): void;
-  done: Promise<unknown>;
-}
-
-const NEWEST_FIRST: readonly LuaVersion[] = ["5.4", "5.3", "5.2", "5.1", "luajit"];
 const utf8 = new TextEncoder();
+const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
-// The caller spins for a result this long, while calls keep being quicker
-// than QUICK_MICROS; otherwise it waits for the worker's message.
-const SPIN_MICROS = 50;
-const QUICK_MICROS = 100;
-const MAX_ID = Number.MAX_SAFE_INTEGER;
-const CREATE_TIMEOUT = 30_000;
 // close() waits this long for the worker's thread to take up a request
 // before its grace starts (a loaded machine may not run it at once).
 const WAKE_BOUND = 2000;
-
-/** A value as an argument error names it. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
-}
-
-/** Checks an interruptible id: an integer in [1, 2^53). */
-export function checkId(id: unknown, what = "id"): number {
-  if (typeof id !== "number") {
-    throw new TypeError(
-      `${what} must be a number (an interruptible id from lua.id or mtint.id()), got ${
-        typeof id === "bigint" ? "a bigint" : describe(id)
-      }`,
-    );
-  }
-  if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
-    throw new RangeError(`${what} must be an integer between 1 and 2^53-1, got ${id}`);
-  }
-  return id;
-}
-
-/** The rock's flag: undefined once, true always, false withdraw. */
-export function modeOf(flag: unknown): number {
-  if (flag === undefined) return 1;
-  if (typeof flag !== "boolean") throw new TypeError(`flag must be a boolean or undefined, got ${describe(flag)}`);
-  return flag ? 2 : 0;
-}
-
-function checkTimeout(timeout: unknown, what: string): number | undefined {
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout <= 0) {
-    throw new RangeError(`${what} must be a positive number of ms (Infinity for none), got ${describe(timeout)}`);
-  }
-  return timeout;
-}
-
-/** The scope option as a flag and the main ids granted; throws on bad input. */
-function checkScope(scope: unknown): { all: boolean; grants: number[] } {
-  if (scope === undefined || scope === "own") return { all: false, grants: [] };
-  if (scope === "process") return { all: true, grants: [] };
-  if (!Array.isArray(scope)) {
-    throw new TypeError(
-      `interrupts must be "own", "process" or an array of LuaWorkers and ids, got ${
-        typeof scope === "string" ? JSON.stringify(scope) : describe(scope)
-      }`,
-    );
-  }
-  const grants = scope.map((entry: unknown, i) =>
-    entry instanceof LuaWorker ? entry.id : checkId(entry, `interrupts[${i}] (a LuaWorker or its id)`)
-  );
-  return { all: false, grants };
-}
-
-/** Why a cancelled call stopped, as the main thread knows it: the signal's reason, or "close". */
-type Cancellation = { cause: unknown; detail: string } | undefined;
-
-function decodeResult(bytes: Uint8Array, call: Call, cancellation: Cancellation, deadline: number): LuaValue[] {
-  const r = new Reader(bytes);
-  const kind = r.u8();
-  if (kind === RESULT_OK) {
-    try {
-      return decodeList(bytes, 1, deadline);
-    } catch (err) {
-      if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
-      throw new MtintError("interrupted", `timed out after ${call.timeout} ms (decoding the result)`, {
-        cause: "timeout",
-      });
-    }
-  }
-  const message = r.string();
-  if (kind === RESULT_CONVERT) throw new TypeError(message);
-  const chunk = r.string();
-  const line = r.i32();
-  const traceback = r.string();
-  if (kind === RESULT_INTERRUPTED) {
-    // "cancelled": the call was cancelled (signal, close), or by the watchdog
-    // ("cancelled: timeout", "cancelled: cpuLimit"); else mtint.interrupt
-    if (message.startsWith("cancelled")) {
-      const watchdog = message.slice("cancelled: ".length);
-      const { cause, detail } = cancellation ??
-        (watchdog === "cpuLimit"
-          ? { cause: "cpuLimit", detail: `used its CPU time limit of ${call.cpuLimit} ms` }
-          : { cause: "timeout", detail: `timed out after ${call.timeout} ms` });
-      throw new MtintError("interrupted", detail, { cause, traceback });
-    }
-    throw new MtintError("interrupted", undefined, { traceback });
-  }
-  const values = decodeList(bytes, r.pos);
-  const code: LuaErrorCode = kind === RESULT_SYNTAX ? "syntax" : kind === RESULT_MEMORY ? "memory" : "runtime";
-  if (kind !== RESULT_ERROR && kind !== RESULT_SYNTAX && kind !== RESULT_MEMORY) {
-    throw new Error(`mtint: unknown result kind ${kind}`);
-  }
-  throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
-}
-
-// Which worker's function (if any) the running JavaScript serves: a run()
-// on that same worker from inside it would wait for itself.
-const serving = new AsyncLocalStorage<LuaWorker>();
-
-function checkFunctionName(name: string): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new TypeError(`function names must be Lua identifiers, got ${JSON.stringify(name)}`);
-  }
-}
 
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
@@ -284,25 +91,23 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #id: number;
   #worker: Worker;
   #channel: Channel;
-  #spin = true;
+  #calls: CallQueue;
   #core: CoreLib;
   #integers: boolean;
   #timeout: number | undefined;
-  #seq = 0;
-  #queue: Call[] = [];
-  #running: Call | undefined;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
   #failure: Error | undefined;
   #inbox: LuaValue[] | undefined; // buffered once messages() was called
-  #functions: LuaFunction[];
+  #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
+  #lastCall = 0; // the token of the last creator's-function call served through the channel
 
   private constructor(
     worker: Worker,
     channel: Channel,
     lua: LuaVersion,
-    ready: Extract<Reply, { type: "ready" }>,
+    ready: Ready,
     timeout: number | undefined,
     functions: LuaFunction[],
   ) {
@@ -316,7 +121,16 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     this.engine = ready.engine;
     this.#integers = lua === "5.3" || lua === "5.4";
     this.#timeout = timeout;
-    this.#functions = functions;
+    this.#functions = new CallerFunctions(this, functions, this.#integers);
+    this.#calls = new CallQueue(
+      channel,
+      (request, transfer) => worker.postMessage(request, transfer),
+      (seq) => this.#core.interruptCall(this.id, seq),
+      (call) => {
+        if (call.kind === RESET) this.#watchReset(call);
+        if (CALLS_IN_CHANNEL) this.#serveCalls(call);
+      },
+    );
     worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -327,109 +141,9 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
   /** Starts a worker and creates its Lua state. */
   static async create(options: LuaWorkerOptions = {}): Promise<LuaWorker> {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`options must be an object, got ${describe(options)}`);
-    }
-    if (options.luaRuntime !== undefined) {
-      if (typeof options.luaRuntime !== "string" || options.luaRuntime === "") {
-        throw new TypeError(`luaRuntime must be a path, got ${describe(options.luaRuntime)}`);
-      }
-      if (options.lua === undefined) throw new TypeError("luaRuntime needs lua: the version it is");
-    }
-    // loadableVersions throws, saying why, when no version loads.
-    const lua = options.lua ?? NEWEST_FIRST.find((v) => loadableVersions().includes(v))!;
-    if (!LUA_VERSIONS.includes(lua)) {
-      throw new RangeError(`lua must be one of ${LUA_VERSIONS.join(", ")}, got ${describe(lua)}`);
-    }
-    const libs = options.libs ?? "safe";
-    if (libs !== "safe" && libs !== "full") {
-      throw new RangeError(`libs must be "safe" or "full", got ${describe(libs)}`);
-    }
-    const memoryLimit = options.memoryLimit ?? 0;
-    if (typeof memoryLimit !== "number" || !Number.isFinite(memoryLimit) || memoryLimit < 0) {
-      throw new RangeError(`memoryLimit must be a number of bytes >= 0, got ${describe(memoryLimit)}`);
-    }
-    const timeout = checkTimeout(options.timeout, "timeout");
-    const scope = checkScope(options.interrupts);
-    if (options.jit !== undefined && typeof options.jit !== "boolean") {
-      throw new TypeError(`jit must be a boolean, got ${describe(options.jit)}`);
-    }
-    let host: string | undefined;
-    if (options.host !== undefined) {
-      if (!(options.host instanceof URL) && typeof options.host !== "string") {
-        throw new TypeError(`host must be a URL or a string, got ${describe(options.host)}`);
-      }
-      host = new URL(options.host).href; // a plain path would resolve against the cwd in Bun
-    }
-    const functions = options.functions ?? {};
-    if (functions === null || typeof functions !== "object") {
-      throw new TypeError(`functions must be an object of functions, got ${describe(functions)}`);
-    }
-    for (const [name, fn] of Object.entries(functions)) {
-      checkFunctionName(name);
-      if (typeof fn !== "function") throw new TypeError(`functions.${name} must be a function, got ${describe(fn)}`);
-    }
-    const createTimeout = checkTimeout(options.createTimeout, "createTimeout") ?? CREATE_TIMEOUT;
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
-    }
-    if (signal?.aborted) throw new MtintError("interrupted", "aborted before it started", { cause: signal.reason });
-    openCore(); // fails here, on the caller's thread, with a clear message
-    openLua(lua, options.luaRuntime); // binds the runtime for the worker too, or says why not
-
-    const worker = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
-    const channel = new Channel();
-    const flags = (libs === "full" ? FLAG_FULL_LIBS : 0) | (options.jit ? FLAG_JIT : 0) |
-      (scope.all ? FLAG_REACH_ALL : 0);
-    const what = `mtint: creating the Lua ${lua} state`;
-    // The worker may never answer: a host module whose top-level await
-    // never settles, a worker that cannot start. Bounded, and abortable.
-    let stage = "starting its worker";
-    let giveUp: (err: Error) => void = () => {};
-    const timer = setTimeout(
-      () => giveUp(new Error(`${what}: gave up after ${createTimeout} ms ${stage}`)),
-      Math.min(createTimeout, 2 ** 31 - 1),
-    );
-    const onAbort = () => giveUp(new MtintError("interrupted", `aborted while ${stage}`, { cause: signal!.reason }));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const ready = await new Promise<Extract<Reply, { type: "ready" }>>((resolve, reject) => {
-      giveUp = reject;
-      worker.onmessage = (event: MessageEvent<Reply>) => {
-        const reply = event.data;
-        if (typeof reply === "number") return;
-        if (reply.type === "loaded") {
-          stage = host ? `importing the host module ${host} (a top-level await that never settles?)` : "creating it";
-          worker.postMessage(
-            {
-              type: "create",
-              version: lua,
-              memoryLimit,
-              flags,
-              grants: scope.grants,
-              host,
-              functions: Object.keys(functions),
-              channel: channel.buffer,
-            } satisfies Request,
-          );
-        } else if (reply.type === "ready") {
-          resolve(reply);
-        } else if (reply.type === "failed") {
-          reject(new Error(`${what}: ${reply.message}`));
-        }
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        reject(new Error(`mtint: the worker failed to start: ${event.message}`));
-      };
-    }).catch((err) => {
-      worker.terminate();
-      throw err;
-    }).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    });
-    return new LuaWorker(worker, channel, lua, ready, timeout, Object.values(functions));
+    const settings = checkCreateOptions(options, (entry) => entry instanceof LuaWorker ? entry.id : undefined);
+    const { worker, channel, ready } = await startWorker(settings);
+    return new LuaWorker(worker, channel, settings.lua, ready, settings.timeout, Object.values(settings.functions));
   }
 
   /**
@@ -440,50 +154,18 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   run(chunk: string, options: RunOptions = {}): Promise<LuaValue[]> {
     try {
       if (typeof chunk !== "string") throw new TypeError(`chunk must be a string of Lua code, got ${describe(chunk)}`);
-      if (options === null || typeof options !== "object") {
-        throw new TypeError(`options must be an object, got ${describe(options)}`);
-      }
+      checkObject(options);
       this.#checkOpen();
-      this.#checkNotServing("run");
-      const args = options.args ?? [];
-      if (!Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`);
-      const name = options.name ?? "chunk";
-      if (typeof name !== "string") throw new TypeError(`name must be a string, got ${describe(name)}`);
-      const timeout = checkTimeout(options.timeout, "timeout") ?? this.#timeout;
-      const cpuLimit = checkTimeout(options.cpuLimit, "cpuLimit");
-      const signal = options.signal;
-      if (signal !== undefined && !(signal instanceof AbortSignal)) {
-        throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
-      }
-      if (signal?.aborted) {
-        return Promise.reject(new MtintError("interrupted", "aborted before it started", { cause: signal.reason }));
-      }
+      checkNotServing(this, "run");
+      const { args, name, timeout, cpuLimit, signal } = checkRunOptions(chunk, options, this.#timeout);
       const encoded = encodeList("args", args, this.#integers);
       this.#checkOpen(); // a getter may have closed it
-      let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
-      const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
-      const call: Call = {
-        kind: RUN,
-        seq: ++this.#seq,
-        chunk: utf8.encode(chunk),
-        name: utf8.encode(name),
-        args: encoded,
-        number: 0,
-        dispatched: 0,
-        timeout: timeout === undefined || timeout === Infinity ? -1 : timeout,
-        cpuLimit: cpuLimit === undefined || cpuLimit === Infinity ? -1 : cpuLimit,
+      return this.#calls.add(
+        { kind: RUN, chunk: utf8.encode(chunk), name: utf8.encode(name), args: encoded, timeout, cpuLimit },
+        decodeResult,
         signal,
-        resolve,
-        reject,
-        done: promise.catch(() => {}),
-      };
-      if (signal) {
-        call.onAbort = () => this.#abort(call, signal.reason);
-        signal.addEventListener("abort", call.onAbort, { once: true });
-      }
-      this.#queue.push(call);
-      this.#pump();
-      return promise;
+        aborted,
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -506,16 +188,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
    */
   reset(options: ResetOptions = {}): Promise<void> {
     try {
-      if (options === null || typeof options !== "object") {
-        throw new TypeError(`options must be an object, got ${describe(options)}`);
-      }
-      const grace = options.grace ?? 2000;
-      if (typeof grace !== "number" || !(grace >= 0)) {
-        throw new RangeError(`grace must be a number of ms >= 0, got ${describe(grace)}`);
-      }
+      checkObject(options);
+      const grace = checkGrace(options.grace);
       this.#checkOpen();
-      this.#checkNotServing("reset");
-      return this.#request(RESET, EMPTY, grace).then(() => {});
+      checkNotServing(this, "reset");
+      return this.#calls.add({ kind: RESET, chunk: EMPTY, timeout: grace }, (bytes) => this.#resetDone(bytes));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -538,59 +215,28 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       checkFunctionName(name);
       if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${describe(fn)}`);
       this.#checkOpen();
-      this.#checkNotServing("define");
-      this.#functions.push(fn);
-      return this.#request(DEFINE, utf8.encode(name), this.#functions.length - 1).then(() => {});
+      checkNotServing(this, "define");
+      const index = this.#functions.add(fn);
+      return this.#calls.add({ kind: DEFINE, chunk: utf8.encode(name), timeout: index }, (bytes) => {
+        if (bytes.length) throw new Error(`mtint: define(): ${text.decode(bytes)}`);
+      });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Queues a RESET or DEFINE request; `timeout` is RESET's grace, DEFINE's function index. */
-  #request(kind: typeof RESET | typeof DEFINE, chunk: Uint8Array, timeout: number): Promise<LuaValue[]> {
-    let resolve!: (values: LuaValue[]) => void, reject!: (err: unknown) => void;
-    const promise = new Promise<LuaValue[]>((res, rej) => [resolve, reject] = [res, rej]);
-    const call: Call = {
-      kind,
-      seq: ++this.#seq,
-      chunk,
-      name: EMPTY,
-      args: EMPTY,
-      number: 0,
-      dispatched: 0,
-      timeout,
-      cpuLimit: -1,
-      resolve,
-      reject,
-      done: promise.catch(() => {}),
-    };
-    this.#queue.push(call);
-    this.#pump();
-    return promise;
-  }
-
-  #checkNotServing(what: string): void {
-    if (serving.getStore() === this) {
-      throw new Error(
-        `mtint: ${what}() on the LuaWorker whose script is waiting for this function would wait for itself; ` +
-          "return a value instead, or use another worker",
-      );
-    }
+  /** Answers the creator's-function calls that come through the channel
+   * while `call` runs (those too large for it come as messages). */
+  #serveCalls(call: Call): void {
+    this.#channel.serveCalls(this.#lastCall, () => this.#calls.running !== call, (token, fn, args) => {
+      this.#lastCall = token;
+      this.#answer(fn, token, args);
+    });
   }
 
   /** Runs the function a script calls and answers it; a late answer is dropped natively. */
   async #answer(fn: number, token: number, bytes: Uint8Array): Promise<void> {
-    let answer: Uint8Array;
-    try {
-      const args = decodeList(bytes);
-      const result = await serving.run(this, () => this.#functions[fn](...args));
-      const values = encodeList("result", result === undefined ? [] : [result as LuaInput], this.#integers);
-      answer = new Uint8Array(values.length + 1);
-      answer[0] = ANSWER_VALUES;
-      answer.set(values, 1);
-    } catch (err) {
-      answer = new Uint8Array([ANSWER_ERROR, ...utf8.encode(messageOf(err))]);
-    }
+    const answer = await this.#functions.answer(fn, bytes);
     if (!this.#closing && !this.#failure) this.#core.reply(this.id, token, answer);
   }
 
@@ -610,7 +256,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   send(value: LuaInput): void {
     this.#checkOpen();
     const status = this.#core.send(this.id, encodeList("value", [value], this.#integers));
-    if (status === -1) throw new TypeError("LuaWorker is closed");
+    if (status === STATUS_UNKNOWN) throw new TypeError("LuaWorker is closed");
     if (status !== 0) throw new Error("mtint: out of memory queueing the value");
   }
 
@@ -674,9 +320,12 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    const grace = options.grace ?? 2000;
-    if (typeof grace !== "number" || !(grace >= 0)) {
-      return Promise.reject(new RangeError(`grace must be a number of ms >= 0, got ${describe(grace)}`));
+    let grace: number;
+    try {
+      checkObject(options);
+      grace = checkGrace(options.grace);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
     this.#closing = this.#shutdown(grace, closed);
@@ -690,29 +339,25 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   }
 
   async #shutdown(grace: number, closed: Promise<void>): Promise<void> {
-    for (const call of this.#queue.splice(0)) {
-      this.#settle(
-        call,
-        () =>
-          call.reject(new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: "close" })),
-      );
-    }
+    this.#calls.rejectQueued(() =>
+      new MtintError("interrupted", "the LuaWorker closed before this call ran", { cause: CLOSED.cause })
+    );
     // The grace is for the state to stop once its thread runs, which the
     // shared buffer shows at once; the worker's message may come later
     // (tests/hostile/recovery.ts). A worker that fails meanwhile has
     // stopped too.
     const stopped = (number: number) =>
       Promise.race([this.#channel.finished(number, grace, WAKE_BOUND), closed.then(() => true)]);
-    const running = this.#running;
+    const running = this.#calls.running;
     if (running) {
-      this.#core.interruptCall(this.id, running.seq);
+      this.#calls.cancel(running, CLOSED);
       if (!await stopped(running.number)) {
         return this.#stuck(grace, "did not stop its running call");
       }
-      this.#finish(running, null); // unless the result comes as a message
+      this.#calls.finish(running, null); // unless the result comes as a message
       await running.done;
     }
-    const seq = ++this.#seq;
+    const seq = this.#calls.nextSeq();
     if (!this.#failure) {
       const number = this.#channel.request(CLOSE, seq, -1, -1, EMPTY, EMPTY, EMPTY);
       if (!await stopped(number)) {
@@ -744,87 +389,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     if (this.#closing) throw new TypeError("LuaWorker is closed");
   }
 
-  #pump(): void {
-    if (this.#running || this.#queue.length === 0) return;
-    const call = this.#queue.shift()!;
-    this.#running = call;
-    call.dispatched = performance.now();
-    if (call.kind !== RUN) {
-      call.number = this.#channel.request(call.kind, call.seq, call.timeout, -1, call.chunk, EMPTY, EMPTY);
-      if (call.kind === RESET) this.#watchReset(call);
-      return;
-    }
-    call.number = this.#channel.request(
-      RUN,
-      call.seq,
-      call.timeout,
-      call.cpuLimit,
-      call.chunk,
-      call.name,
-      call.args,
-    );
-    if (call.number === 0) { // too large for the channel
-      this.#worker.postMessage(
-        {
-          type: "run",
-          seq: call.seq,
-          chunk: call.chunk,
-          name: call.name,
-          args: call.args,
-          timeout: call.timeout,
-          cpuLimit: call.cpuLimit,
-        } satisfies Request,
-        [call.chunk.buffer as ArrayBuffer, call.name.buffer as ArrayBuffer, call.args.buffer as ArrayBuffer],
-      );
-      call.number = this.#channel.announce(VIA_MESSAGE);
-    }
-    if (this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) this.#finish(call, null);
-  }
-
-  /** Settles the running call, whose result is in the channel, or in
-   * `bytes` when it came as a message. */
-  #finish(call: Call, bytes: Uint8Array | null): void {
-    if (this.#running !== call) return;
-    bytes ??= this.#channel.result();
-    if (bytes === null) return; // on its way as a message
-    this.#running = undefined;
-    if (call.kind === RESET) {
-      this.#resetDone(call, bytes);
-      this.#pump();
-      return;
-    }
-    if (call.kind === DEFINE) {
-      if (bytes.length) call.reject(new Error(`mtint: define(): ${new TextDecoder().decode(bytes)}`));
-      else call.resolve([]);
-      this.#pump();
-      return;
-    }
-    this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
-    const cancellation: Cancellation = call.signal?.aborted
-      ? { cause: call.signal.reason, detail: "aborted" }
-      : this.#closing
-      ? { cause: "close", detail: "the LuaWorker closed" }
-      : undefined;
-    const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
-    this.#settle(call, () => {
-      try {
-        call.resolve(decodeResult(bytes, call, cancellation, deadline));
-      } catch (err) {
-        call.reject(err);
-      }
-    });
-    this.#pump();
-  }
-
   /** Cancels the old state's finalizers after the reset's grace, and gives
    * the worker up after a second one, as close() does. */
   #watchReset(call: Call): void {
     const id = this.#id;
     const first = setTimeout(() => {
-      if (this.#running !== call) return;
+      if (this.#calls.running !== call) return;
       this.#core.interruptCall(id, call.seq);
       const second = setTimeout(() => {
-        if (this.#running === call) {
+        if (this.#calls.running === call) {
           try {
             this.#stuck(call.timeout, "did not finish closing its old state (its finalizers) for reset()");
           } catch { /* #stuck rejected every call with it */ }
@@ -835,50 +408,26 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     call.done.then(() => clearTimeout(first));
   }
 
-  #resetDone(call: Call, bytes: Uint8Array): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /** A reset's result: 0 and the new id, or 1 and why the new state failed. */
+  #resetDone(bytes: Uint8Array): void {
     if (bytes[0] === 0) {
-      this.#id = view.getFloat64(1, true);
-      call.resolve([]);
+      this.#id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1, true);
       return;
     }
-    const err = new Error(
-      `mtint: reset() could not create the new Lua state: ${new TextDecoder().decode(bytes.subarray(1))}`,
-    );
+    const err = new Error(`mtint: reset() could not create the new Lua state: ${text.decode(bytes.subarray(1))}`);
     this.#fail(err); // the worker has no state any more
-    call.reject(err);
-  }
-
-  #abort(call: Call, reason: unknown): void {
-    const queued = this.#queue.indexOf(call);
-    if (queued >= 0) {
-      this.#queue.splice(queued, 1);
-      this.#settle(
-        call,
-        () => call.reject(new MtintError("interrupted", "aborted before it started", { cause: reason })),
-      );
-    } else if (this.#running === call) {
-      this.#core.interruptCall(this.id, call.seq);
-    }
-  }
-
-  #settle(call: Call, finish: () => void): void {
-    if (call.signal && call.onAbort) call.signal.removeEventListener("abort", call.onAbort);
-    finish();
+    throw err;
   }
 
   #receive(reply: Reply): void {
     if (typeof reply === "number") {
-      const call = this.#running;
-      if (call && call.number === reply && this.#channel.done(reply)) this.#finish(call, null);
+      this.#calls.doneNumber(reply);
       return;
     }
     switch (reply.type) {
-      case "result": {
-        const call = this.#running;
-        if (call && call.seq === reply.seq) this.#finish(call, reply.bytes);
+      case "result":
+        this.#calls.resultMessage(reply.seq, reply.bytes);
         break;
-      }
       case "call":
         this.#answer(reply.fn, reply.token, reply.bytes);
         break;
@@ -899,10 +448,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
   #fail(err: Error): void {
     this.#failure = err;
-    const calls = this.#running ? [this.#running, ...this.#queue] : this.#queue;
-    this.#running = undefined;
-    for (const call of calls.splice(0)) this.#settle(call, () => call.reject(err));
-    this.#queue = [];
+    this.#calls.rejectAll(err);
     this.#closed?.();
     this.#endReaders();
   }

@@ -8,8 +8,20 @@
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, messageOf } from "./codec.ts";
-import { type CallRequest, Channel, CLOSE, DEFINE, RESET, VIA_MESSAGE } from "./channel.ts";
-import { HOST_CALL_ERROR, HOST_CALL_OK, HOST_CALL_WAIT, type Reply, type Request } from "./protocol.ts";
+import { type CallRequest, Channel } from "./channel.ts";
+import {
+  CLOSE,
+  DEFINE,
+  HOST_CALL_ERROR,
+  HOST_CALL_OK,
+  HOST_CALL_WAIT,
+  type Reply,
+  type Request,
+  RESET,
+  STATUS_FULL,
+  STATUS_UNKNOWN,
+  VIA_MESSAGE,
+} from "./protocol.ts";
 
 interface WorkerScope {
   postMessage(message: Reply, transfer?: Transferable[]): void;
@@ -28,6 +40,7 @@ let hostFunctions: [string, (...args: unknown[]) => unknown][] = [];
 // hostFunctions.length + i, answered by the creator's thread.
 const callerFunctions: string[] = [];
 let answerTokens = 0;
+let channel: Channel;
 let integers = false;
 // host.<name> that Lua's host module has already.
 const BUILT_IN = ["post", "recv", "clock"];
@@ -45,7 +58,9 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
-    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    if (!channel.postCall(token, fn - hostFunctions.length, args)) {
+      reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    }
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, token, true);
     lib.reply(state, bytes);
@@ -125,8 +140,10 @@ function openState(reset = false): void {
   });
   for (const grant of options.grants) {
     const status = lib.grant(state, grant);
-    if (status === -1 && !reset) throw new RangeError(`interrupts: ${grant} is not the id of a live LuaWorker`);
-    if (status === -2) throw new Error("out of memory granting interrupts");
+    if (status === STATUS_UNKNOWN && !reset) {
+      throw new RangeError(`interrupts: ${grant} is not the id of a live LuaWorker`);
+    }
+    if (status === STATUS_FULL) throw new Error("out of memory granting interrupts");
   }
   hostFunctions.forEach(([name], i) => defineFunction(name, i));
   callerFunctions.forEach((name, i) => name !== undefined && defineFunction(name, hostFunctions.length + i));
@@ -224,7 +241,8 @@ scope.onmessage = async (event) => {
     reply({ type: "failed", message: messageOf(err) });
     return;
   }
-  await serve(new Channel(msg.channel));
+  channel = new Channel(msg.channel);
+  await serve(channel);
 };
 
 reply({ type: "loaded" });

@@ -1,0 +1,238 @@
+/**
+ * The calls of one LuaWorker, in order: queued, dispatched one at a time
+ * through the channel (src/channel.ts), or as a message when too large for
+ * it, and settled from their result bytes. Each call can be cancelled on
+ * its own; the cause is recorded on the call when it is asked for.
+ *
+ * @module
+ */
+import type { Channel } from "./channel.ts";
+import type { Cancellation } from "./cancellation.ts";
+import { MtintError } from "./errors.ts";
+import { type DEFINE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
+
+/** One request of a LuaWorker, from its queueing to its result. */
+export interface Call {
+  kind: typeof RUN | typeof RESET | typeof DEFINE;
+  seq: number;
+  chunk: Uint8Array;
+  name: Uint8Array;
+  args: Uint8Array;
+  /** The channel's request number, once dispatched. */
+  number: number;
+  /** performance.now() when dispatched. */
+  dispatched: number;
+  /** ms, -1 for none (RESET: its grace; DEFINE: the function's index). */
+  timeout: number;
+  /** ms, -1 for none. */
+  cpuLimit: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  /** Why it was cancelled, recorded when the cancellation was asked for. */
+  cancelled?: Cancellation;
+  /** Settles the call from its result bytes. */
+  complete(bytes: Uint8Array): void;
+  reject(err: unknown): void;
+  /** Settles (never rejects) once the call has. */
+  done: Promise<unknown>;
+}
+
+/** What a new call needs besides its seq, number and timing. */
+export type CallSpec = Pick<Call, "kind" | "chunk" | "timeout"> & Partial<Pick<Call, "name" | "args" | "cpuLimit">>;
+
+const EMPTY = new Uint8Array(0);
+// The caller spins for a result this long, while calls keep being quicker
+// than QUICK_MICROS; otherwise it waits for the worker's message.
+const SPIN_MICROS = 50;
+const QUICK_MICROS = 100;
+// Whether a finished call wakes the caller through shared memory
+// (src/channel.ts), besides its message.
+let waitAsync = typeof Atomics.waitAsync === "function";
+
+/** Turns the shared-memory wake-up off or on (where the runtime has it), for
+ * benchmarks that compare it with the message alone; internal. */
+export function useWaitAsync(on: boolean): void {
+  waitAsync = on && typeof Atomics.waitAsync === "function";
+}
+
+/** The queue and the running call of one worker. */
+export class CallQueue {
+  #queue: Call[] = [];
+  #running: Call | undefined;
+  #seq = 0;
+  #spin = true;
+  readonly #channel: Channel;
+  readonly #post: (request: Request, transfer: Transferable[]) => void;
+  readonly #cancel: (seq: number) => void;
+  readonly #dispatched: (call: Call) => void;
+
+  /**
+   * @param post sends a request too large for the channel as a message
+   * @param cancel cancels the running call `seq` natively
+   * @param dispatched runs once a call has been handed to the worker
+   */
+  constructor(
+    channel: Channel,
+    post: (request: Request, transfer: Transferable[]) => void,
+    cancel: (seq: number) => void,
+    dispatched: (call: Call) => void = () => {},
+  ) {
+    this.#channel = channel;
+    this.#post = post;
+    this.#cancel = cancel;
+    this.#dispatched = dispatched;
+  }
+
+  /** The call the worker runs now. */
+  get running(): Call | undefined {
+    return this.#running;
+  }
+
+  /** A fresh call seq (also for requests that bypass the queue: close). */
+  nextSeq(): number {
+    return ++this.#seq;
+  }
+
+  /**
+   * Queues a call; `complete` turns its result bytes into its value. A
+   * `signal` cancels it (queued or running) when aborted.
+   */
+  add<T>(
+    spec: CallSpec,
+    complete: (bytes: Uint8Array, call: Call) => T,
+    signal?: AbortSignal,
+    abortCause?: (reason: unknown) => Cancellation,
+  ): Promise<T> {
+    let resolve!: (value: T) => void, reject!: (err: unknown) => void;
+    const promise = new Promise<T>((res, rej) => [resolve, reject] = [res, rej]);
+    const call: Call = {
+      name: EMPTY,
+      args: EMPTY,
+      cpuLimit: -1,
+      ...spec,
+      seq: this.nextSeq(),
+      number: 0,
+      dispatched: 0,
+      signal,
+      complete(bytes) {
+        try {
+          resolve(complete(bytes, call));
+        } catch (err) {
+          reject(err);
+        }
+      },
+      reject,
+      done: promise.catch(() => {}),
+    };
+    if (signal && abortCause) {
+      call.onAbort = () => this.cancel(call, abortCause(signal.reason));
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
+    this.#queue.push(call);
+    this.#pump();
+    return promise;
+  }
+
+  /** Cancels `call` for `why`: a queued one is rejected, a running one
+   * interrupted natively (its result then reports the cancellation). */
+  cancel(call: Call, why: Cancellation): void {
+    const queued = this.#queue.indexOf(call);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#settle(
+        call,
+        () => call.reject(new MtintError("interrupted", "aborted before it started", { cause: why.cause })),
+      );
+    } else if (this.#running === call) {
+      call.cancelled ??= why;
+      this.#cancel(call.seq);
+    }
+  }
+
+  /** Rejects every queued call (not the running one) with `err`. */
+  rejectQueued(err: () => Error): void {
+    for (const call of this.#queue.splice(0)) this.#settle(call, () => call.reject(err()));
+  }
+
+  /** Rejects every call, the running one included, with `err`. */
+  rejectAll(err: Error): void {
+    const calls = this.#running ? [this.#running, ...this.#queue] : this.#queue;
+    this.#running = undefined;
+    this.#channel.releaseCalls();
+    this.#queue = [];
+    for (const call of calls) this.#settle(call, () => call.reject(err));
+  }
+
+  /** The worker says request `number` is done (its result is in the channel). */
+  doneNumber(number: number): void {
+    const call = this.#running;
+    if (call && call.number === number && this.#channel.done(number)) this.finish(call, null);
+  }
+
+  /** The worker sent the result of call `seq` as a message. */
+  resultMessage(seq: number, bytes: Uint8Array): void {
+    const call = this.#running;
+    if (call && call.seq === seq) this.finish(call, bytes);
+  }
+
+  /** Settles the running `call`, whose result is in the channel, or in
+   * `bytes` when it came as a message; then dispatches the next one. */
+  finish(call: Call, bytes: Uint8Array | null): void {
+    if (this.#running !== call) return;
+    bytes ??= this.#channel.result();
+    if (bytes === null) return; // on its way as a message
+    this.#running = undefined;
+    this.#channel.releaseCalls();
+    if (call.kind === RUN) this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
+    this.#settle(call, () => call.complete(bytes));
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    const call = this.#queue.shift()!;
+    this.#running = call;
+    call.dispatched = performance.now();
+    call.number = this.#channel.request(
+      call.kind,
+      call.seq,
+      call.timeout,
+      call.cpuLimit,
+      call.chunk,
+      call.name,
+      call.args,
+    );
+    if (call.number === 0 && call.kind !== RUN) { // only a chunk may travel as a message
+      this.#running = undefined;
+      this.#settle(call, () => call.reject(new RangeError("mtint: the request is too large for the channel")));
+      this.#pump();
+      return;
+    }
+    if (call.number === 0) { // too large for the channel
+      this.#post(
+        {
+          type: "run",
+          seq: call.seq,
+          chunk: call.chunk,
+          name: call.name,
+          args: call.args,
+          timeout: call.timeout,
+          cpuLimit: call.cpuLimit,
+        },
+        [call.chunk.buffer as ArrayBuffer, call.name.buffer as ArrayBuffer, call.args.buffer as ArrayBuffer],
+      );
+      call.number = this.#channel.announce(VIA_MESSAGE);
+    }
+    this.#dispatched(call);
+    if (call.kind === RUN && this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) {
+      this.finish(call, null);
+      return;
+    }
+    if (waitAsync) this.#channel.whenDone(call.number).then(() => this.finish(call, null));
+  }
+
+  #settle(call: Call, finish: () => void): void {
+    if (call.signal && call.onAbort) call.signal.removeEventListener("abort", call.onAbort);
+    finish();
+  }
+}

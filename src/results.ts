@@ -1,0 +1,74 @@
+/**
+ * A call's result bytes (csrc/lua/host.c writes them) as the values it
+ * resolves to or the error it rejects with.
+ *
+ * @module
+ */
+import { decodeList, type LuaValue, Reader } from "./codec.ts";
+import { type Cancellation, cpuLimited, timedOut } from "./cancellation.ts";
+import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
+import {
+  CAUSE_CPU,
+  CAUSE_DEADLINE,
+  CAUSE_HOST,
+  RESULT_CANCELLED,
+  RESULT_CONVERT,
+  RESULT_ERROR,
+  RESULT_INTERRUPTED,
+  RESULT_MEMORY,
+  RESULT_OK,
+  RESULT_SYNTAX,
+} from "./protocol.ts";
+
+/** What a result's decoding needs to know of its call. */
+export interface ResultContext {
+  /** ms, -1 for none. */
+  timeout: number;
+  /** ms, -1 for none. */
+  cpuLimit: number;
+  /** Why the call was cancelled, when the main thread asked for it. */
+  cancelled?: Cancellation;
+  /** performance.now() when the call was dispatched. */
+  dispatched: number;
+}
+
+/** The values of a run's result, or throws its error. */
+export function decodeResult(bytes: Uint8Array, call: ResultContext): LuaValue[] {
+  const r = new Reader(bytes);
+  const kind = r.u8();
+  if (kind === RESULT_OK) {
+    const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
+    try {
+      return decodeList(bytes, 1, deadline);
+    } catch (err) {
+      if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
+      const { cause, detail } = timedOut(call.timeout, " (decoding the result)");
+      throw new MtintError("interrupted", detail, { cause });
+    }
+  }
+  const message = r.string();
+  if (kind === RESULT_CONVERT) throw new TypeError(message);
+  const chunk = r.string();
+  const line = r.i32();
+  const traceback = r.string();
+  if (kind === RESULT_CANCELLED) {
+    const { cause, detail } = cancellation(r.u8(), call);
+    throw new MtintError("interrupted", detail, { cause, traceback });
+  }
+  if (kind === RESULT_INTERRUPTED) throw new MtintError("interrupted", undefined, { traceback }); // mtint.interrupt
+  const values = decodeList(bytes, r.pos);
+  const code: LuaErrorCode = kind === RESULT_SYNTAX ? "syntax" : kind === RESULT_MEMORY ? "memory" : "runtime";
+  if (kind !== RESULT_ERROR && kind !== RESULT_SYNTAX && kind !== RESULT_MEMORY) {
+    throw new Error(`mtint: unknown result kind ${kind}`);
+  }
+  throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
+}
+
+/** Why a cancelled call stopped: the cause the main thread recorded when it
+ * asked (the watchdog's own deadlines win only when it asked nothing). */
+function cancellation(code: number, call: ResultContext): Cancellation {
+  if (code === CAUSE_DEADLINE) return call.cancelled ?? timedOut(call.timeout);
+  if (code === CAUSE_CPU) return call.cancelled ?? cpuLimited(call.cpuLimit);
+  if (code === CAUSE_HOST && call.cancelled) return call.cancelled;
+  throw new Error(`mtint: a call was cancelled with cause ${code}, which this side did not ask for`);
+}
