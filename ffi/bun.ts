@@ -91,6 +91,11 @@ export const loader: Loader = {
         );
         return copyOut(s.mth_result(p), len);
       },
+      call(p, seq, path, args, timeoutMs, cpuLimitMs) {
+        const len = s.mth_call(p, seq, nonEmpty(path), path.length, nonEmpty(args), args.length, timeoutMs, cpuLimitMs);
+        return copyOut(s.mth_result(p), len);
+      },
+      release: (p, ids) => s.mth_release(p, nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
       close: (p, seq) => s.mth_close(p, seq),
     };
   },

@@ -99,6 +99,17 @@ export interface LuaLib {
     timeoutMs: number,
     cpuLimitMs: number,
   ): Uint8Array;
+  /** Calls the function at a dotted path (empty: the handle that is the first argument); a copy of the result. */
+  call(
+    state: Pointer,
+    seq: number,
+    path: Uint8Array,
+    args: Uint8Array,
+    timeoutMs: number,
+    cpuLimitMs: number,
+  ): Uint8Array;
+  /** Drops function handles; returns how many stay live. */
+  release(state: Pointer, ids: Float64Array): number;
   close(state: Pointer, seq: number): void;
 }
 

@@ -32,8 +32,11 @@ const SLOTS = 8;
 /** Request kinds. RESET replaces the state by a fresh one (its result: 0 and
  * the new id as a float64, or 1 and why); DEFINE adds a creator's function
  * named by the request's chunk, whose index is in its timeout field (its
- * result: empty, or why not). */
-export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5;
+ * result: empty, or why not). CALL calls the function at the dotted path in
+ * its chunk, or the function handle that is its first argument when the
+ * chunk is empty (its result: as RUN's). RELEASE drops the function handles
+ * whose numbers are its args, as float64s (its result: empty). */
+export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5, CALL = 6, RELEASE = 7;
 const INLINE = 0;
 
 const HEADER = 8 + 8 + 8 + 4 * 3; // seq, timeout, cpu limit, three lengths

@@ -12,8 +12,9 @@
  * @module
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput, type LuaValue } from "./codec.ts";
-import { type Channel, CLOSE, DEFINE, RESET, RUN } from "./channel.ts";
+import { decodeList, encodeList, type FunctionMaker, type FunctionRef, type LuaInput, type LuaValue } from "./codec.ts";
+import { CALL, CAPACITY, type Channel, CLOSE, DEFINE, RELEASE, RESET, RUN } from "./channel.ts";
+import { checkHandle, handleMaker, handleRef, type HandleOwner, type LuaFunctionHandle } from "./handles.ts";
 import { MtintError } from "./errors.ts";
 import type { Reply } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
@@ -22,6 +23,7 @@ import { CallerFunctions, checkNotServing } from "./caller_functions.ts";
 import { decodeResult } from "./results.ts";
 import { type Ready, startWorker } from "./worker_start.ts";
 import {
+  type CallOptions,
   checkCreateOptions,
   checkFunctionName,
   checkGrace,
@@ -38,6 +40,7 @@ import {
 
 export { checkId, describe, modeOf } from "./options.ts";
 export type {
+  CallOptions,
   CloseOptions,
   InterruptScope,
   LuaFunction,
@@ -64,6 +67,10 @@ const EMPTY = new Uint8Array(0);
 // close() waits this long for the worker's thread to take up a request
 // before its grace starts (a loaded machine may not run it at once).
 const WAKE_BOUND = 2000;
+// Most handle numbers one RELEASE request carries (float64s in the channel).
+const RELEASE_BATCH = Math.floor((CAPACITY - 64) / 8);
+// A path: Lua names joined by dots (csrc/lua/host.c checks it too).
+const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
@@ -101,6 +108,19 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #inbox: LuaValue[] | undefined; // buffered once messages() was called
   #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
+  #liveHandles = 0;
+  #releases: { state: number; id: number }[] = []; // handles to drop, sent by a queued RELEASE
+  #releaseQueued = false;
+  // What the handles of this worker's results need from it.
+  #owner: HandleOwner = {
+    stateId: () => this.#id,
+    closed: () => this.#closing !== undefined || this.#failure !== undefined,
+    madeHandle: () => this.#liveHandles++,
+    callHandle: (fn, args) => this.call(fn, { args }),
+    dropHandle: (state, id) => this.#dropHandle(state, id),
+  };
+  #makeHandle: FunctionMaker = handleMaker(this.#owner);
+  #handleRef: FunctionRef = handleRef(this.#owner);
 
   private constructor(
     worker: Worker,
@@ -154,17 +174,103 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       this.#checkOpen();
       checkNotServing(this, "run");
       const { args, name, timeout, cpuLimit, signal } = checkRunOptions(chunk, options, this.#timeout);
-      const encoded = encodeList("args", args, this.#integers);
+      const encoded = encodeList("args", args, this.#integers, this.#handleRef);
       this.#checkOpen(); // a getter may have closed it
       return this.#calls.add(
         { kind: RUN, chunk: utf8.encode(chunk), name: utf8.encode(name), args: encoded, timeout, cpuLimit },
-        decodeResult,
+        (bytes, call) => decodeResult(bytes, call, this.#makeHandle),
         signal,
         aborted,
       );
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Calls a Lua function and resolves to its return values, as {@link run}
+   * does with a chunk (the same errors, cancellation and queueing), without
+   * compiling anything: `target` is a global's name or a dotted path
+   * (`"game.update"`, indexed as Lua does, `__index` included), or a
+   * {@link LuaFunctionHandle} that an earlier result brought back. A path
+   * that leads to no function (or callable value) rejects with a
+   * {@link LuaError} that names the path and what is there.
+   *
+   * ```ts
+   * await using lua = await LuaWorker.create();
+   * await lua.run("game = { score = 0 } function game.add(n) game.score = game.score + n return game.score end");
+   * console.log(await lua.call("game.add", { args: [5], timeout: 100 })); // [5]
+   * const [counter] = await lua.run("local n = 0 return function() n = n + 1 return n end");
+   * const next = counter as LuaFunctionHandle;
+   * await next();
+   * console.log(await lua.call(next, { timeout: 100 })); // [2]
+   * ```
+   */
+  call(target: string | LuaFunctionHandle, options: CallOptions = {}): Promise<LuaValue[]> {
+    try {
+      checkObject(options);
+      this.#checkOpen();
+      checkNotServing(this, "call");
+      let path = EMPTY, handle: LuaFunctionHandle | undefined;
+      if (typeof target === "string") {
+        if (!PATH.test(target)) {
+          throw new TypeError(
+            `call: ${JSON.stringify(target)} is not a Lua name or a dotted path of names (like "game.update")`,
+          );
+        }
+        path = utf8.encode(target);
+      } else if (checkHandle(target, this.#owner)) {
+        handle = target;
+      } else {
+        throw new TypeError(
+          `target must be a function's name or path, or a handle of a Lua function, got ${describe(target)}`,
+        );
+      }
+      const { args, timeout, cpuLimit, signal } = checkRunOptions("", options, this.#timeout);
+      const encoded = encodeList("args", args, this.#integers, this.#handleRef, handle);
+      this.#checkOpen(); // a getter may have closed it
+      return this.#calls.add(
+        { kind: CALL, chunk: path, args: encoded, timeout, cpuLimit },
+        (bytes, call) => decodeResult(bytes, call, this.#makeHandle),
+        signal,
+        aborted,
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The function handles this worker's results brought back that are not
+   * released yet (by `release()`, by JavaScript dropping them, or by a
+   * reset or close, which release them all). A state keeps at most
+   * {@link MAX_HANDLES} live.
+   */
+  get liveHandles(): number {
+    return this.#liveHandles;
+  }
+
+  /** Releases handle `id` of state `state` in a batch queued with the calls (unless that state is gone). */
+  #dropHandle(state: number, id: number): void {
+    if (state !== this.#id || this.#closing || this.#failure) return;
+    this.#liveHandles--;
+    this.#releases.push({ state, id });
+    this.#queueRelease();
+  }
+
+  #queueRelease(): void {
+    if (this.#releaseQueued) return;
+    this.#releaseQueued = true;
+    this.#calls.add({ kind: RELEASE, chunk: EMPTY, timeout: -1, argsAtDispatch: () => this.#releaseBatch() }, () => {})
+      .catch(() => {}); // the worker closed: the state's handles are gone with it
+  }
+
+  /** The numbers of the handles to drop now, of the state there is now (at most a batch; the rest follow). */
+  #releaseBatch(): Uint8Array {
+    this.#releaseQueued = false;
+    const ids = this.#releases.splice(0, RELEASE_BATCH).filter((r) => r.state === this.#id).map((r) => r.id);
+    if (this.#releases.length) this.#queueRelease();
+    return new Uint8Array(new Float64Array(ids).buffer);
   }
 
   /**
@@ -315,6 +421,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       return Promise.reject(err);
     }
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
+    this.#liveHandles = 0; // the state's handles go with it
     this.#closing = this.#shutdown(grace, closed);
     this.#endReaders();
     return this.#closing;
@@ -399,6 +506,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #resetDone(bytes: Uint8Array): void {
     if (bytes[0] === 0) {
       this.#id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1, true);
+      this.#liveHandles = 0; // the old state's handles are gone with it
+      this.#releases = [];
       return;
     }
     const err = new Error(`mtint: reset() could not create the new Lua state: ${text.decode(bytes.subarray(1))}`);

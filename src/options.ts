@@ -269,6 +269,9 @@ export function checkCreateOptions(
   };
 }
 
+/** Options of {@link LuaWorker.call}: those of {@link RunOptions} but the chunk's name. */
+export type CallOptions = Omit<RunOptions, "name">;
+
 /** What {@link checkRunOptions} makes of run()'s options (the chunk's
  * arguments are checked, and encoded, by the caller). */
 export interface RunSettings {

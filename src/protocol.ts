@@ -41,6 +41,8 @@ export type Request =
   }
   | {
     type: "run";
+    /** A call (CALL: `chunk` is the path) rather than a chunk. */
+    call: boolean;
     seq: number;
     chunk: Uint8Array;
     name: Uint8Array;
