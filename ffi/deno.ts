@@ -57,10 +57,20 @@ export const loader: Loader = {
         return copyOut(s.mth_result(state(p)), len);
       },
       call(p, seq, path, args, timeoutMs, cpuLimitMs) {
-        const len = s.mth_call(state(p), seq, nonEmpty(path), path.length, nonEmpty(args), args.length, timeoutMs, cpuLimitMs);
+        const len = s.mth_call(
+          state(p),
+          seq,
+          nonEmpty(path),
+          path.length,
+          nonEmpty(args),
+          args.length,
+          timeoutMs,
+          cpuLimitMs,
+        );
         return copyOut(s.mth_result(state(p)), len);
       },
-      release: (p, ids) => s.mth_release(state(p), nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
+      release: (p, ids) =>
+        s.mth_release(state(p), nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
       close: (p, seq) => s.mth_close(state(p), seq),
     };
   },

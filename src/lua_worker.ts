@@ -14,7 +14,7 @@
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type FunctionMaker, type FunctionRef, type LuaInput, type LuaValue } from "./codec.ts";
 import { CALL, CAPACITY, type Channel, CLOSE, DEFINE, RELEASE, RESET, RUN } from "./channel.ts";
-import { checkHandle, handleMaker, handleRef, type HandleOwner, type LuaFunctionHandle } from "./handles.ts";
+import { checkHandle, handleMaker, type HandleOwner, handleRef, type LuaFunctionHandle } from "./handles.ts";
 import { MtintError } from "./errors.ts";
 import type { Reply } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
@@ -24,6 +24,7 @@ import { decodeResult } from "./results.ts";
 import { type Ready, startWorker } from "./worker_start.ts";
 import {
   type CallOptions,
+  checkCallPath,
   checkCreateOptions,
   checkFunctionName,
   checkGrace,
@@ -69,8 +70,6 @@ const EMPTY = new Uint8Array(0);
 const WAKE_BOUND = 2000;
 // Most handle numbers one RELEASE request carries (float64s in the channel).
 const RELEASE_BATCH = Math.floor((CAPACITY - 64) / 8);
-// A path: Lua names joined by dots (csrc/lua/host.c checks it too).
-const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
@@ -213,12 +212,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       checkNotServing(this, "call");
       let path = EMPTY, handle: LuaFunctionHandle | undefined;
       if (typeof target === "string") {
-        if (!PATH.test(target)) {
-          throw new TypeError(
-            `call: ${JSON.stringify(target)} is not a Lua name or a dotted path of names (like "game.update")`,
-          );
-        }
-        path = utf8.encode(target);
+        path = utf8.encode(checkCallPath(target));
       } else if (checkHandle(target, this.#owner)) {
         handle = target;
       } else {
