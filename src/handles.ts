@@ -31,7 +31,7 @@ export interface LuaFunctionHandle {
 
 /** What a handle needs from the LuaWorker it came from. */
 export interface HandleOwner {
-  /** The main id of the worker's state now (a new one after a reset). */
+  /** The main id of the state a call made now runs on; -1 while a reset is queued (a new state is coming). */
   stateId(): number;
   /** Whether the worker is closed (or failed). */
   closed(): boolean;

@@ -108,11 +108,11 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
   #liveHandles = 0;
-  #releases: { state: number; id: number }[] = []; // handles to drop, sent by a queued RELEASE
-  #releaseQueued = false;
+  #resetsQueued = 0; // a call made now runs on a state after them: the handles there are now are dead
+  #releaseBatch: { state: number; id: number }[] | undefined; // the handles a queued RELEASE will drop
   // What the handles of this worker's results need from it.
   #owner: HandleOwner = {
-    stateId: () => this.#id,
+    stateId: () => this.#resetsQueued ? -1 : this.#id,
     closed: () => this.#closing !== undefined || this.#failure !== undefined,
     madeHandle: () => this.#liveHandles++,
     callHandle: (fn, args) => this.call(fn, { args }),
@@ -248,23 +248,20 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #dropHandle(state: number, id: number): void {
     if (state !== this.#id || this.#closing || this.#failure) return;
     this.#liveHandles--;
-    this.#releases.push({ state, id });
-    this.#queueRelease();
-  }
-
-  #queueRelease(): void {
-    if (this.#releaseQueued) return;
-    this.#releaseQueued = true;
-    this.#calls.add({ kind: RELEASE, chunk: EMPTY, timeout: -1, argsAtDispatch: () => this.#releaseBatch() }, () => {})
-      .catch(() => {}); // the worker closed: the state's handles are gone with it
-  }
-
-  /** The numbers of the handles to drop now, of the state there is now (at most a batch; the rest follow). */
-  #releaseBatch(): Uint8Array {
-    this.#releaseQueued = false;
-    const ids = this.#releases.splice(0, RELEASE_BATCH).filter((r) => r.state === this.#id).map((r) => r.id);
-    if (this.#releases.length) this.#queueRelease();
-    return new Uint8Array(new Float64Array(ids).buffer);
+    if (this.#releaseBatch !== undefined && this.#releaseBatch.length < RELEASE_BATCH) {
+      this.#releaseBatch.push({ state, id });
+    } else {
+      // A batch is queued when its first handle is released: before every call made after.
+      const batch = [{ state, id }];
+      this.#releaseBatch = batch;
+      const argsAtDispatch = () => {
+        if (this.#releaseBatch === batch) this.#releaseBatch = undefined;
+        const ids = batch.filter((r) => r.state === this.#id).map((r) => r.id); // not those of a state since reset
+        return new Uint8Array(new Float64Array(ids).buffer);
+      };
+      this.#calls.add({ kind: RELEASE, chunk: EMPTY, timeout: -1, argsAtDispatch }, () => {})
+        .catch(() => {}); // the worker closed: the state's handles are gone with it
+    }
   }
 
   /**
@@ -288,7 +285,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       const grace = checkGrace(options.grace);
       this.#checkOpen();
       checkNotServing(this, "reset");
-      return this.#calls.add({ kind: RESET, chunk: EMPTY, timeout: grace }, (bytes) => this.#resetDone(bytes));
+      const done = this.#calls.add({ kind: RESET, chunk: EMPTY, timeout: grace }, (bytes) => this.#resetDone(bytes));
+      this.#resetsQueued++;
+      done.finally(() => this.#resetsQueued--).catch(() => {});
+      return done;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -501,7 +501,6 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     if (bytes[0] === 0) {
       this.#id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1, true);
       this.#liveHandles = 0; // the old state's handles are gone with it
-      this.#releases = [];
       return;
     }
     const err = new Error(`mtint: reset() could not create the new Lua state: ${text.decode(bytes.subarray(1))}`);

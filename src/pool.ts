@@ -379,25 +379,30 @@ export class LuaPool implements AsyncDisposable {
     if (timeout !== undefined && timeout !== Infinity) watchCancellation(timeout + this.#retireAfter);
     const onAbort = () => watchCancellation(this.#retireAfter);
     task.options.signal?.addEventListener("abort", onAbort, { once: true });
-    task.start(slot.worker).then(
-      (values) => {
-        if (retired) return;
-        this.#completed++;
-        this.#settle(task, () => task.resolve(values));
-      },
-      (err) => {
-        if (retired) return;
-        this.#failed++;
-        this.#settle(task, () => task.reject(err));
-      },
-    ).finally(() => {
+    // The worker's reset is queued before the task settles, so that the
+    // function handles in its result are already those of a state that is
+    // being reset when its caller sees them.
+    const finished = (settle: () => void) => {
       clearTimeout(watch);
       task.options.signal?.removeEventListener("abort", onAbort);
       if (retired) return;
       this.#times.push(performance.now() - started);
       if (this.#times.length > TIMES_KEPT) this.#times.splice(0, this.#times.length - TIMES_KEPT);
       this.#recycle(slot);
-    });
+      settle();
+    };
+    task.start(slot.worker).then(
+      (values) =>
+        finished(() => {
+          this.#completed++;
+          this.#settle(task, () => task.resolve(values));
+        }),
+      (err) =>
+        finished(() => {
+          this.#failed++;
+          this.#settle(task, () => task.reject(err));
+        }),
+    );
   }
 
   /** Gets the worker ready for the next task, as `reset` says. */
