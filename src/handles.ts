@@ -69,20 +69,32 @@ function unusable(record: HandleRecord, owner: HandleOwner): string | undefined 
   return undefined;
 }
 
+// What every handle has besides being callable, shared (defining them on
+// each handle costs several times more).
+const handleMethods = Object.create(Function.prototype, {
+  release: {
+    value(this: LuaFunctionHandle): void {
+      const record = records.get(this);
+      if (record === undefined) return;
+      unreachable.unregister(record);
+      release(record);
+    },
+  },
+  released: {
+    get(this: LuaFunctionHandle): boolean {
+      const record = records.get(this);
+      return record === undefined || record.released || record.state !== record.owner.stateId() ||
+        record.owner.closed();
+    },
+  },
+});
+
 /** The handle maker for results of `owner`'s calls (see codec.ts). */
 export function handleMaker(owner: HandleOwner): FunctionMaker {
   return (state, id) => {
     const record: HandleRecord = { owner, state, id, released: false };
     const handle = ((...args: LuaInput[]) => owner.callHandle(handle, args)) as LuaFunctionHandle;
-    Object.defineProperties(handle, {
-      release: {
-        value: () => {
-          unreachable.unregister(record);
-          release(record);
-        },
-      },
-      released: { get: () => record.released || record.state !== owner.stateId() || owner.closed() },
-    });
+    Object.setPrototypeOf(handle, handleMethods);
     records.set(handle, record);
     unreachable.register(handle, record, record);
     owner.madeHandle();
