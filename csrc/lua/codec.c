@@ -404,8 +404,8 @@ int codec_push(lua_State *L, const uint8_t *data, size_t len) {
   luaL_checkstack(L, (int)n + 3, "too many values");
   for (uint32_t i = 0; i < n; i++) {
     int ok = push_value(L, &r, 0);
-    if (ok == -1) {
-      lua_replace(L, top + 1);
+    if (ok == -1) { /* the message on top, above what was decoded */
+      if (lua_gettop(L) > top + 1) lua_replace(L, top + 1); /* lua_replace onto itself would drop it */
       lua_settop(L, top + 1);
       return -1;
     }

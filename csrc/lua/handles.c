@@ -63,6 +63,15 @@ int handles_push(lua_State *L, double state, double id) {
   return 1;
 }
 
+/* Forgets the table (on top) once no handle is live: its slots stay
+** allocated after their keys are cleared, up to HANDLES_MAX of them. Sets
+** an existing registry key, which allocates nothing. */
+static void forget_if_empty(lua_State *L, mt_host *h) {
+  if (h->handles_live > 0 || lua_isnil(L, -1)) return;
+  lua_pushnil(L);
+  mt_setregistry(L, &handles_key);
+}
+
 /* Removes an existing key only: setting nil on a missing key may grow the
 ** table (5.1), which must not happen where nothing may raise. */
 static int drop(lua_State *L, double id) {
@@ -83,6 +92,7 @@ void handles_release(lua_State *L, double id) {
   if (h == NULL) return;
   push_table(L, 0);
   if (!lua_isnil(L, -1) && drop(L, id)) h->handles_live--;
+  forget_if_empty(L, h);
   lua_pop(L, 1);
 }
 
@@ -99,6 +109,7 @@ void handles_drop_since(lua_State *L, double mark) {
     for (double id = mark + 1; id <= h->handle_next; id++)
       if (drop(L, id)) h->handles_live--;
   }
+  forget_if_empty(L, h);
   lua_pop(L, 1);
 }
 
