@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { coreSymbols } from "./symbols.ts";
+import type { callbackSymbols, coreSymbols, luaSymbols, Signature } from "./symbols.ts";
 import type { BindResult } from "./lua_runtime.ts";
 
 /** An opaque native pointer (a Deno pointer object, a Bun number). */
@@ -111,6 +111,82 @@ export interface LuaLib {
   /** Drops function handles; returns how many stay live. */
   release(state: Pointer, ids: Float64Array): number;
   close(state: Pointer, seq: number): void;
+}
+
+/** The host API's functions as either runtime's dlopen returns them. */
+// deno-lint-ignore no-explicit-any
+export type LuaFunctions = { readonly [name in keyof typeof luaSymbols]: (...args: any[]) => any };
+
+/** What a runtime adds to its dlopen'd host API for {@link wrapLua}. */
+export interface LuaBinding {
+  symbols: LuaFunctions;
+  /** A copy of `len` bytes at `ptr` (empty for a null pointer). */
+  copyOut(ptr: Pointer, len: number): Uint8Array;
+  /** The NUL-terminated string at `ptr`. */
+  cString(ptr: Pointer): string;
+  /** A native callback of `signature` calling `fn`: its pointer, and how to free it. */
+  callback(
+    signature: typeof callbackSymbols[keyof typeof callbackSymbols] & Signature,
+    // deno-lint-ignore no-explicit-any
+    fn: (...args: any[]) => number,
+  ): { pointer: Pointer; close(): void };
+}
+
+/** Wraps the host API; the same for both runtimes. */
+export function wrapLua(b: LuaBinding, signatures: typeof callbackSymbols): LuaLib {
+  const s = b.symbols;
+  return {
+    bindRuntime: (runtime) => bindWith((path, err, size) => s.mth_lua_open(path, err, size), runtime),
+    create: (limit, flags) => s.mth_create(limit, flags),
+    callbacks(state, cb) {
+      const print = b.callback(signatures.print, (ptr, len) => cb.print(b.copyOut(ptr, len)));
+      const post = b.callback(signatures.post, (ptr, len) => cb.post(b.copyOut(ptr, len)));
+      const call = b.callback(signatures.call, (fn, ptr, len) => cb.call(fn, b.copyOut(ptr, len)));
+      s.mth_callbacks(state, print.pointer, post.pointer, call.pointer);
+      return () => {
+        print.close();
+        post.close();
+        call.close();
+      };
+    },
+    define: (state, index, name) => s.mth_define(state, index, nonEmpty(name), name.length),
+    grant: (state, id) => s.mth_grant(state, id),
+    reply: (state, bytes) => s.mth_reply(state, nonEmpty(bytes), bytes.length),
+    id: (state) => s.mth_id(state),
+    version: () => b.cString(s.mth_version()),
+    engine: () => b.cString(s.mth_engine()),
+    run(state, seq, chunk, name, args, timeoutMs, cpuLimitMs) {
+      const len = s.mth_run(
+        state,
+        seq,
+        nonEmpty(chunk),
+        chunk.length,
+        nonEmpty(name),
+        name.length,
+        nonEmpty(args),
+        args.length,
+        timeoutMs,
+        cpuLimitMs,
+      );
+      return b.copyOut(s.mth_result(state), len);
+    },
+    call(state, seq, path, args, timeoutMs, cpuLimitMs) {
+      const len = s.mth_call(
+        state,
+        seq,
+        nonEmpty(path),
+        path.length,
+        nonEmpty(args),
+        args.length,
+        timeoutMs,
+        cpuLimitMs,
+      );
+      return b.copyOut(s.mth_result(state), len);
+    },
+    release: (state, ids) =>
+      s.mth_release(state, nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
+    close: (state, seq) => s.mth_close(state, seq),
+  };
 }
 
 /** A runtime's way to open the two kinds of library. */

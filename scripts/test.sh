@@ -21,7 +21,7 @@ sh tests/lua/luarocks.sh
 
 deno=node_modules/.bin/deno
 step "deno check, lint and fmt"
-$deno check mod.ts src/worker.ts ffi/deno.ts tests/*.ts tests/hostile/*.ts tests/hostile/support/*.ts fuzz/*.ts examples/*.ts scripts/*.ts tests/dist/serve.ts
+$deno check mod.ts src/worker.ts ffi/deno.ts ffi/bun.ts tests/*.ts tests/hostile/*.ts tests/hostile/support/*.ts fuzz/*.ts examples/*.ts scripts/*.ts tests/dist/serve.ts
 $deno doc --lint mod.ts src/worker.ts
 $deno lint
 $deno fmt --check

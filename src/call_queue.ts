@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { CALL, type Channel, type DEFINE, type RELEASE, type RESET, RUN, VIA_MESSAGE } from "./channel.ts";
+import type { Channel } from "./channel.ts";
 import type { Cancellation } from "./cancellation.ts";
 import { MtintError } from "./errors.ts";
-import type { Request } from "./protocol.ts";
+import { CALL, type DEFINE, type RELEASE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
 
 /** One request of a LuaWorker, from its queueing to its result. */
 export interface Call {

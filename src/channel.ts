@@ -12,10 +12,12 @@
  *   quick, and otherwise resolves when the message arrives.
  *
  * A request or result too large for the buffer travels as a message
- * instead (`VIA_MESSAGE`); the buffer then only says so.
+ * instead (`VIA_MESSAGE`); the buffer then only says so. The request kinds
+ * are in src/protocol.ts.
  *
  * @module
  */
+import { VIA_MESSAGE } from "./protocol.ts";
 
 /** Bytes of request or result the buffer holds. */
 export const CAPACITY = 64 * 1024;
@@ -28,15 +30,6 @@ const SIZE = 3; // bytes of the inline result
 const RESULT = 4; // INLINE or VIA_MESSAGE
 const TAKEN = 5; // the number of the last request the worker woke up for
 const SLOTS = 8;
-
-/** Request kinds. RESET replaces the state by a fresh one (its result: 0 and
- * the new id as a float64, or 1 and why); DEFINE adds a creator's function
- * named by the request's chunk, whose index is in its timeout field (its
- * result: empty, or why not). CALL calls the function at the dotted path in
- * its chunk, or the function handle that is its first argument when the
- * chunk is empty (its result: as RUN's). RELEASE drops the function handles
- * whose numbers are its args, as float64s (its result: empty). */
-export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5, CALL = 6, RELEASE = 7;
 const INLINE = 0;
 
 const HEADER = 8 + 8 + 8 + 4 * 3; // seq, timeout, cpu limit, three lengths

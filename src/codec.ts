@@ -5,6 +5,21 @@
  * @module
  */
 import type { LuaFunctionHandle } from "./handles.ts";
+import {
+  MAX_BYTES,
+  MAX_DEPTH,
+  MAX_VALUES,
+  TAG_ARRAY,
+  TAG_BYTES,
+  TAG_FALSE,
+  TAG_FUNC,
+  TAG_INT,
+  TAG_MAP,
+  TAG_NIL,
+  TAG_NUM,
+  TAG_STR,
+  TAG_TRUE,
+} from "./protocol.ts";
 
 /** A value that can cross from JavaScript into Lua. */
 export type LuaInput =
@@ -34,34 +49,13 @@ export type LuaValue =
   | Map<LuaValue, LuaValue>
   | { [key: string]: LuaValue };
 
-const TAG_NIL = 0,
-  TAG_FALSE = 1,
-  TAG_TRUE = 2,
-  TAG_INT = 3,
-  TAG_NUM = 4,
-  TAG_STR = 5,
-  TAG_BYTES = 6,
-  TAG_ARRAY = 7,
-  TAG_MAP = 8,
-  TAG_FUNC = 9;
-
-/** As deep as tables may nest (CODEC_MAX_DEPTH in codec.h). */
-export const MAX_DEPTH = 100;
-/** Most values (every table, key and value counts) one crossing may hold
- * (CODEC_MAX_VALUES in codec.h): a table met at several places counts at
- * each, so shared subtables cannot blow up into millions of copies. */
-export const MAX_VALUES = 1 << 22;
-/** Most bytes one encoded crossing may take (CODEC_MAX_BYTES in codec.h). */
-export const MAX_BYTES = 1 << 26;
-/** The tag of a function handle (TAG_FUNC in codec.h), for the test that compares the two. */
-export const FUNCTION_TAG = TAG_FUNC;
-
 /** How a function handle crosses into Lua: the main id of its state and its
  * number there; throws (a TypeError naming `path`) for a function that is
  * not a handle that can cross here. */
 export type FunctionRef = (fn: unknown, path: string) => [state: number, id: number];
 /** Makes the handle for a Lua function that crossed: its state's main id and its number. */
 export type FunctionMaker = (state: number, id: number) => LuaFunctionHandle;
+
 // Shorter strings are checked for ASCII and copied by hand: encodeInto
 // costs about a microsecond a call in Deno.
 const SHORT_STRING = 64;

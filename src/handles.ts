@@ -10,10 +10,7 @@
  */
 import type { FunctionMaker, FunctionRef, LuaInput, LuaValue } from "./codec.ts";
 
-/** Most live function handles one Lua state keeps (HANDLES_MAX in
- * csrc/lua/handles.h): past it, a result that holds a function is a
- * TypeError until handles are released. */
-export const MAX_HANDLES = 65536;
+export { MAX_HANDLES } from "./protocol.ts";
 
 /**
  * A Lua function, callable from JavaScript: `await f(1, 2)` calls it in its

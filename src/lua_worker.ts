@@ -13,10 +13,10 @@
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type FunctionMaker, type FunctionRef, type LuaInput, type LuaValue } from "./codec.ts";
-import { CALL, CAPACITY, type Channel, CLOSE, DEFINE, RELEASE, RESET, RUN } from "./channel.ts";
+import { CAPACITY, type Channel } from "./channel.ts";
 import { checkHandle, handleMaker, type HandleOwner, handleRef, type LuaFunctionHandle } from "./handles.ts";
 import { MtintError } from "./errors.ts";
-import type { Reply } from "./protocol.ts";
+import { CALL, CLOSE, DEFINE, RELEASE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
 import { aborted, CLOSED } from "./cancellation.ts";
 import { CallerFunctions, checkNotServing } from "./caller_functions.ts";
@@ -343,7 +343,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   send(value: LuaInput): void {
     this.#checkOpen();
     const status = this.#core.send(this.id, encodeList("value", [value], this.#integers));
-    if (status === -1) throw new TypeError("LuaWorker is closed");
+    if (status === STATUS_UNKNOWN) throw new TypeError("LuaWorker is closed");
     if (status !== 0) throw new Error("mtint: out of memory queueing the value");
   }
 

@@ -8,7 +8,7 @@
 import { loadableVersions, LUA_VERSIONS, type LuaVersion } from "../ffi/mod.ts";
 import type { LuaInput, LuaValue } from "./codec.ts";
 import { MtintError } from "./errors.ts";
-import { FLAG_FULL_LIBS, FLAG_JIT, FLAG_REACH_ALL } from "./protocol.ts";
+import { FLAG_FULL_LIBS, FLAG_JIT, FLAG_REACH_ALL, MODE_ALWAYS, MODE_NONE, MODE_ONCE } from "./protocol.ts";
 import type { LuaWorker } from "./lua_worker.ts";
 
 /** Options of {@link LuaWorker.create}. */
@@ -123,9 +123,9 @@ export function checkId(id: unknown, what = "id"): number {
 
 /** The rock's flag: undefined once, true always, false withdraw. */
 export function modeOf(flag: unknown): number {
-  if (flag === undefined) return 1;
+  if (flag === undefined) return MODE_ONCE;
   if (typeof flag !== "boolean") throw new TypeError(`flag must be a boolean or undefined, got ${describe(flag)}`);
-  return flag ? 2 : 0;
+  return flag ? MODE_ALWAYS : MODE_NONE;
 }
 
 /** Checks that `options` is an object (an options bag). */

@@ -8,6 +8,10 @@ import { decodeList, type FunctionMaker, type LuaValue, Reader } from "./codec.t
 import { type Cancellation, cpuLimited, timedOut } from "./cancellation.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
+  CAUSE_CPU,
+  CAUSE_DEADLINE,
+  CAUSE_HOST,
+  RESULT_CANCELLED,
   RESULT_CONVERT,
   RESULT_ERROR,
   RESULT_INTERRUPTED,
@@ -48,21 +52,24 @@ export function decodeResult(bytes: Uint8Array, call: ResultContext, functions?:
   const chunk = r.string();
   const line = r.i32();
   const traceback = r.string();
-  if (kind === RESULT_INTERRUPTED) {
-    // "cancelled": the call was cancelled (signal, close), or by the watchdog
-    // ("cancelled: timeout", "cancelled: cpuLimit"); else mtint.interrupt
-    if (message.startsWith("cancelled")) {
-      const watchdog = message.slice("cancelled: ".length);
-      const { cause, detail } = call.cancelled ??
-        (watchdog === "cpuLimit" ? cpuLimited(call.cpuLimit) : timedOut(call.timeout));
-      throw new MtintError("interrupted", detail, { cause, traceback });
-    }
-    throw new MtintError("interrupted", undefined, { traceback });
+  if (kind === RESULT_CANCELLED) {
+    const { cause, detail } = cancellation(r.u8(), call);
+    throw new MtintError("interrupted", detail, { cause, traceback });
   }
+  if (kind === RESULT_INTERRUPTED) throw new MtintError("interrupted", undefined, { traceback }); // mtint.interrupt
   const values = decodeList(bytes, r.pos);
   const code: LuaErrorCode = kind === RESULT_SYNTAX ? "syntax" : kind === RESULT_MEMORY ? "memory" : "runtime";
   if (kind !== RESULT_ERROR && kind !== RESULT_SYNTAX && kind !== RESULT_MEMORY) {
     throw new Error(`mtint: unknown result kind ${kind}`);
   }
   throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
+}
+
+/** Why a cancelled call stopped: the cause the main thread recorded when it
+ * asked (the watchdog's own deadlines win only when it asked nothing). */
+function cancellation(code: number, call: ResultContext): Cancellation {
+  if (code === CAUSE_DEADLINE) return call.cancelled ?? timedOut(call.timeout);
+  if (code === CAUSE_CPU) return call.cancelled ?? cpuLimited(call.cpuLimit);
+  if (code === CAUSE_HOST && call.cancelled) return call.cancelled;
+  throw new Error(`mtint: a call was cancelled with cause ${code}, which this side did not ask for`);
 }

@@ -8,8 +8,22 @@
  */
 import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, messageOf } from "./codec.ts";
-import { CALL, type CallRequest, Channel, CLOSE, DEFINE, RELEASE, RESET, VIA_MESSAGE } from "./channel.ts";
-import { HOST_CALL_ERROR, HOST_CALL_OK, HOST_CALL_WAIT, type Reply, type Request } from "./protocol.ts";
+import { type CallRequest, Channel } from "./channel.ts";
+import {
+  CALL,
+  CLOSE,
+  DEFINE,
+  HOST_CALL_ERROR,
+  HOST_CALL_OK,
+  HOST_CALL_WAIT,
+  RELEASE,
+  type Reply,
+  type Request,
+  RESET,
+  STATUS_FULL,
+  STATUS_UNKNOWN,
+  VIA_MESSAGE,
+} from "./protocol.ts";
 
 interface WorkerScope {
   postMessage(message: Reply, transfer?: Transferable[]): void;
@@ -124,8 +138,10 @@ function openState(reset = false): void {
   });
   for (const id of options.grants) {
     const status = lib.grant(state, id);
-    if (status === -1 && !reset) throw new RangeError(`interrupts: ${id} is not the id of a live LuaWorker`);
-    if (status === -2) throw new Error("out of memory granting interrupts");
+    if (status === STATUS_UNKNOWN && !reset) {
+      throw new RangeError(`interrupts: ${id} is not the id of a live LuaWorker`);
+    }
+    if (status === STATUS_FULL) throw new Error("out of memory granting interrupts");
   }
   hostFunctions.forEach(([name], i) => defineFunction(name, i));
   callerFunctions.forEach((name, i) => name !== undefined && defineFunction(name, hostFunctions.length + i));

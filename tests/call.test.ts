@@ -1,11 +1,9 @@
 // Lua functions called from JavaScript: lua.call(path | handle), function
 // handles in results (calls, release, reset, close, other workers, the
-// live-handle limit), pool.call, and the constants shared with csrc/lua.
+// live-handle limit) and pool.call. TAG_FUNC and HANDLES_MAX are compared
+// with src/protocol.ts by tests/protocol.test.ts.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { LuaError, type LuaFunctionHandle, LuaPool, LuaWorker, MAX_HANDLES, MtintError } from "../mod.ts";
-import { FUNCTION_TAG } from "../src/codec.ts";
-import { CALL, RELEASE } from "../src/channel.ts";
 import { eachVersion, luaVersions, rejection, sleep, test } from "./harness.ts";
 
 const SETUP = `
@@ -21,14 +19,6 @@ const SETUP = `
 function isInterrupted(err: unknown): err is MtintError {
   return err instanceof MtintError && err.code === "interrupted";
 }
-
-test("function handles: the codec tag and the live limit agree with csrc/lua", () => {
-  const codec = readFileSync(new URL("../csrc/lua/codec.h", import.meta.url), "utf8");
-  const handles = readFileSync(new URL("../csrc/lua/handles.h", import.meta.url), "utf8");
-  assert.equal(Number(codec.match(/^\s*TAG_FUNC = (\d+),/m)?.[1]), FUNCTION_TAG);
-  assert.equal(Number(handles.match(/^#define HANDLES_MAX (\d+)\b/m)?.[1]), MAX_HANDLES);
-  assert.notEqual(CALL, RELEASE);
-});
 
 eachVersion("call(): a global or a dotted path, __index and __call, values both ways", async (lua) => {
   await using w = await LuaWorker.create({ lua });

@@ -1,10 +1,7 @@
 // The caller's functions called from Lua (LuaWorker.create({ functions })
-// and lua.define): sync and async, errors, cancellation while waiting, and
-// the protocol constants shared with csrc/lua/host.h.
+// and lua.define): sync and async, errors, cancellation while waiting.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { LuaError, LuaWorker, MtintError } from "../mod.ts";
-import * as protocol from "../src/protocol.ts";
 import { eachVersion, rejection, sleep, test } from "./harness.ts";
 
 const hostModule = new URL("./fixtures/host_functions.ts", import.meta.url);
@@ -146,14 +143,4 @@ test("create() checks functions: names, values, and a name given both ways", asy
   await assert.rejects(LuaWorker.create({ functions: 5 as any }), TypeError);
   await assert.rejects(LuaWorker.create({ functions: { "a-b": () => 0 } }), TypeError);
   await assert.rejects(LuaWorker.create({ host: hostModule, functions: { add: () => 0 } }), /defined twice/);
-});
-
-test("protocol constants are the same in csrc/lua/host.h and src/protocol.ts", () => {
-  const header = readFileSync(new URL("../csrc/lua/host.h", import.meta.url), "utf8");
-  const native = Object.fromEntries([...header.matchAll(/\b([A-Z_]+) = (\d+)/g)].map((m) => [m[1], Number(m[2])]));
-  const names = ["RESULT_OK", "RESULT_ERROR", "RESULT_INTERRUPTED", "RESULT_MEMORY", "RESULT_CONVERT", "RESULT_SYNTAX"]
-    .concat(["HOST_CALL_OK", "HOST_CALL_ERROR", "HOST_CALL_WAIT", "ANSWER_VALUES", "ANSWER_ERROR"]);
-  for (const name of names) {
-    assert.equal((protocol as Record<string, unknown>)[name], native[name], name);
-  }
 });

@@ -1,19 +1,9 @@
 // The interrupts option of LuaWorker.create (issue 17): its argument
-// checks, grants that name a live worker's state, and the flag shared with
-// csrc/lua/host.c. The hostile side is in tests/hostile/tenants.ts.
+// checks and grants that name a live worker's state (the flag shared with
+// csrc/lua/host.h: tests/protocol.test.ts). The hostile side is in tests/hostile/tenants.ts.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { error, interrupt, LuaError, LuaWorker } from "../mod.ts";
-import { FLAG_FULL_LIBS, FLAG_JIT, FLAG_REACH_ALL } from "../src/protocol.ts";
 import { eachVersion, luaVersions, test } from "./harness.ts";
-
-test("the create flags match csrc/lua/host.c", () => {
-  const source = readFileSync(new URL("../csrc/lua/host.c", import.meta.url), "utf8");
-  const flag = (name: string) => Number(source.match(new RegExp(`#define ${name} (\\d+)`))?.[1]);
-  assert.equal(flag("FLAG_FULL_LIBS"), FLAG_FULL_LIBS);
-  assert.equal(flag("FLAG_JIT"), FLAG_JIT);
-  assert.equal(flag("FLAG_REACH_ALL"), FLAG_REACH_ALL);
-});
 
 test("create() checks the interrupts option", async () => {
   const lua = luaVersions[0];

@@ -119,6 +119,28 @@ eachVersion("a late abort does nothing to the next call; an aborted queued call 
   assert.ok(isInterrupted(await rejection(w.run("return 1", { signal: already.signal }))));
 });
 
+test("a cancellation's cause is the first one asked for: close, or the signal before it", async () => {
+  const w = await LuaWorker.create({ lua: luaVersions[0] });
+  const controller = new AbortController();
+  const first = (await started(w, "running() while true do end", { signal: controller.signal, timeout: 60_000 }))
+    .result;
+  controller.abort("first");
+  const closing = w.close();
+  const err = await rejection(first);
+  assert.ok(isInterrupted(err) && (err as MtintError).cause === "first", String(err));
+  await closing;
+
+  const v = await LuaWorker.create({ lua: luaVersions[0] });
+  const late = new AbortController();
+  const second = (await started(v, "running() while true do end", { signal: late.signal })).result;
+  const closed = v.close();
+  late.abort("too late");
+  const cause = await rejection(second);
+  assert.ok(isInterrupted(cause) && (cause as MtintError).cause === "close", String(cause));
+  assert.match(cause.message, /the LuaWorker closed/);
+  await closed;
+});
+
 eachVersion("timeouts: per call and per worker", async (lua) => {
   await using w = await LuaWorker.create({ lua, timeout: 50 });
   const err = await rejection(w.run("while true do end"));

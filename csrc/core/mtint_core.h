@@ -35,6 +35,10 @@ typedef enum { MT_NONE = 0, MT_ONCE = 1, MT_ALWAYS = 2 } mt_mode;
 /* Results of the operations that name an id. */
 enum { MT_OK = 0, MT_UNKNOWN = 1, MT_FULL = 2 };
 
+/* What the mtint_* exports (exports.c) return on failure: an id that names
+** nothing live (or a bad argument), or out of memory / too large. */
+enum { MTINT_E_UNKNOWN = -1, MTINT_E_FULL = -2 };
+
 typedef struct mt_universe mt_universe;
 
 typedef struct mt_ops {

@@ -337,7 +337,7 @@ static void deliver(mt_world *w, lua_State *L) {
     lua_pop(L, 2);
   }
   w->raised_seq = mt_call_current(w->u);
-  lua_pushliteral(L, "mtint.error.interrupted");
+  lua_pushliteral(L, ERR_INTERRUPTED);
   lua_error(L);
 }
 
@@ -366,7 +366,7 @@ static void cancel_unwind(mt_world *w, lua_State *L) {
   }
   w->fail_alloc = 1;
   lua_newuserdata(L, 1); /* fails: LUA_ERRMEM */
-  lua_pushliteral(L, "mtint.error.interrupted");
+  lua_pushliteral(L, ERR_INTERRUPTED);
   lua_error(L);
 }
 

@@ -14,10 +14,6 @@
 #include "recursion.h"
 #include "rehook.h"
 
-#define FLAG_FULL_LIBS 1
-#define FLAG_JIT 2
-#define FLAG_REACH_ALL 4 /* scripts reach every id, as the rock's (scope.c) */
-
 typedef struct {
   mt_world *w;
   const char *chunk, *name;
@@ -95,11 +91,11 @@ MT_EXPORT mt_world *mth_create(double memory_limit, int32_t flags) {
 ** coroutines. 0, -1 when `id` is not a live state's main id, -2 out of
 ** memory. Before the first run. */
 MT_EXPORT int32_t mth_grant(mt_world *w, double id) {
-  if (!(id >= 1 && id < (double)MT_ID_LIMIT) || id != floor(id)) return -1;
+  if (!(id >= 1 && id < (double)MT_ID_LIMIT) || id != floor(id)) return MTINT_E_UNKNOWN;
   switch (mt_scope_grant(w->u, (uint64_t)id)) {
     case MT_OK: return 0;
-    case MT_UNKNOWN: return -1;
-    default: return -2;
+    case MT_UNKNOWN: return MTINT_E_UNKNOWN;
+    default: return MTINT_E_FULL;
   }
 }
 
@@ -335,11 +331,9 @@ static int protected_run(lua_State *L) {
 static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   mt_host *h = w->host;
   if (mt_call_cancelled(w->u)) {
-    /* src/lua_worker.ts says why; for its own deadlines, the watchdog does. */
-    static const char *const msgs[] = {"cancelled", "cancelled: timeout", "cancelled: cpuLimit"};
-    const char *msg = msgs[mt_call_cause(w->u)];
-    write_error(h, RESULT_INTERRUPTED, msg, strlen(msg), w->cancel_trace ? w->cancel_trace : h->trace);
-    buf_u32(&h->out, 0);
+    /* The cause, as a code: the host records its own (src/cancellation.ts). */
+    write_error(h, RESULT_CANCELLED, "", 0, w->cancel_trace ? w->cancel_trace : h->trace);
+    buf_u8(&h->out, (uint8_t)mt_call_cause(w->u));
     return;
   }
   if (status == LUA_ERRMEM || r->load_memory) {
@@ -359,7 +353,7 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
     buf_u32(&h->out, 0);
     return;
   }
-  if (msg && w->raised_seq == h->seq && strcmp(msg, "mtint.error.interrupted") == 0) {
+  if (msg && w->raised_seq == h->seq && strcmp(msg, ERR_INTERRUPTED) == 0) {
     write_error(h, RESULT_INTERRUPTED, msg, len, h->trace);
     buf_u32(&h->out, 0);
     return;

@@ -24,7 +24,15 @@ typedef int32_t (*mt_call_cb)(int32_t fn, const uint8_t *args, uint32_t len);
 enum { HOST_CALL_OK = 0, HOST_CALL_ERROR = 1, HOST_CALL_WAIT = 2 };
 enum { ANSWER_VALUES = 0, ANSWER_ERROR = 1 };
 
-/* What mth_run reports (first byte of the result). */
+/* Flags of mth_create. */
+enum {
+  FLAG_FULL_LIBS = 1,
+  FLAG_JIT = 2,
+  FLAG_REACH_ALL = 4, /* scripts reach every id, as the rock's (scope.c) */
+};
+
+/* What mth_run reports (first byte of the result); src/protocol.ts has the
+** same, and tests/protocol.test.ts compares them. */
 enum {
   RESULT_OK = 0,          /* values */
   RESULT_ERROR = 1,       /* message, chunk, line, traceback, value */
@@ -32,6 +40,7 @@ enum {
   RESULT_MEMORY = 3,      /* message, chunk, line, traceback */
   RESULT_CONVERT = 4,     /* message: a result that cannot cross */
   RESULT_SYNTAX = 5,      /* as RESULT_ERROR */
+  RESULT_CANCELLED = 6,   /* "", chunk, line, traceback, u8 cause (mt_cause) */
 };
 
 struct mt_host {

@@ -11,9 +11,6 @@
 
 #define MTINT_VERSION "1.0.0"
 #define INTERRUPTIBLE "mtint.interruptible"
-#define ERR_INTERRUPTED "mtint.error.interrupted"
-#define ERR_NOT_SUPPORTED "mtint.error.not_supported"
-#define ERR_UNKNOWN_OBJECT "mtint.error.unknown_object"
 
 typedef struct {
   uint64_t id;

@@ -14,6 +14,11 @@
 #include "mtint_core.h"
 #include "pool.h"
 
+/* The rock's error values (mtint.error.*); src/errors.ts has the same. */
+#define ERR_INTERRUPTED "mtint.error.interrupted"
+#define ERR_NOT_SUPPORTED "mtint.error.not_supported"
+#define ERR_UNKNOWN_OBJECT "mtint.error.unknown_object"
+
 #define MT_CHAIN_MAX 200 /* deeper resumes are reached as their callers resume */
 
 typedef struct mt_host mt_host;
