@@ -311,7 +311,7 @@ class Writer {
       if (key === undefined || key === null || Number.isNaN(key)) {
         throw new TypeError(`${this.#where()}: ${String(key)} cannot be a Lua table key`);
       }
-      if (typeof key === "object" && !(key instanceof Uint8Array)) {
+      if ((typeof key === "object" && !(key instanceof Uint8Array)) || typeof key === "function") {
         throw new TypeError(`${this.#where()}: a table key must be a string, number, bigint, boolean or Uint8Array`);
       }
       this.value(key);

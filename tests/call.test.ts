@@ -141,6 +141,10 @@ eachVersion(
     assert.ok(await rejection(w.run("require('host').post(print)")) instanceof LuaError);
     assert.ok(await rejection(w.run("error(print)")) instanceof LuaError);
     assert.throws(() => w.send(next), TypeError);
+    assert.match( // a table key in Lua, but one that could not come back
+      (await rejection(w.run("return ...", { args: [new Map([[next, 1]])] }))).message,
+      /a table key must be a string, number, bigint, boolean or Uint8Array/,
+    );
     assert.ok(await rejection(w.run("return ...", { args: [(() => 1) as never] })) instanceof TypeError);
   },
 );
