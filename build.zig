@@ -38,6 +38,7 @@ const core_sources = [_][]const u8{
     "csrc/core/kick.c",
     "csrc/core/watchdog.c",
     "csrc/core/mailbox.c",
+    "csrc/core/posts.c",
     "csrc/core/exports.c",
     "csrc/core/idcipher.c",
     "csrc/core/scope.c",

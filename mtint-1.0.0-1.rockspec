@@ -30,6 +30,7 @@ build = {
         "csrc/core/idmap.c",
         "csrc/core/kick.c",
         "csrc/core/mailbox.c",
+        "csrc/core/posts.c",
         "csrc/core/pins.c",
         "csrc/core/registry.c",
         "csrc/core/scope.c",

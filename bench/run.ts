@@ -12,7 +12,7 @@
  *   --quick                 small counts, to try the suite out (not for the README)
  *   --no-dropin             skip the drop-in module under the stock interpreters
  *                           (runtime-independent: scripts/bench.sh runs it under Deno only)
- *   --only a,b              only these sections: latency, calls, registry, roundtrip,
+ *   --only a,b              only these sections: latency, idle, calls, registry, roundtrip,
  *                           deadline, mailbox, functions, runaway, pool, cpu, dropin, floors, ids
  *   --out FILE              where to write the JSON (default bench/results/<runtime>.json)
  *
@@ -39,6 +39,7 @@ import { cpuPrograms } from "./sections/cpu.ts";
 import {
   deadlineLateness,
   hookLatency,
+  idleRejectLatency,
   type LatencyCounts,
   mailboxRoundTrip,
   postMessageFloor,
@@ -130,6 +131,10 @@ for (const v of chosen) {
     await hookLatency(res, v, lua, counts);
     await rejectLatency(res, v, lua, counts);
     log(`${v} latency: ${summary(res.figures, "latency", v)}`);
+  }
+  if (wants("idle")) {
+    await idleRejectLatency(res, v, lua, counts);
+    log(`${v} idle: ${summary(res.figures, "idle", v)}`);
   }
   if (wants("deadline")) {
     await deadlineLateness(res, v, lua, counts);

@@ -16,6 +16,8 @@ export interface CoreLib {
   interruptCall(id: number, seq: number): number;
   send(id: number, bytes: Uint8Array): number;
   reply(id: number, token: number, bytes: Uint8Array): number;
+  /** Tells the state `id` that `bytes` of what it posted were taken (host.post waits past a budget). */
+  postsTaken(id: number, bytes: number): number;
   memoryUsed(id: number): number;
   /** Fills `out` (4 doubles): used, peak, allocations, limit; -1 for an unknown id. */
   memory(id: number, out: Float64Array): number;
@@ -36,6 +38,7 @@ export function wrapCore(s: CoreFunctions): CoreLib {
     interruptCall: (id, seq) => s.mtint_interrupt_call(id, seq),
     send: (id, bytes) => s.mtint_send(id, nonEmpty(bytes), bytes.length),
     reply: (id, token, bytes) => s.mtint_reply(id, token, nonEmpty(bytes), bytes.length),
+    postsTaken: (id, bytes) => s.mtint_posts_taken(id, bytes),
     memoryUsed: (id) => s.mtint_memory_used(id),
     memory: (id, out) => s.mtint_memory(id, out),
     cpuNs: (id) => s.mtint_cpu_ns(id),

@@ -33,6 +33,14 @@ export const coreSymbols = {
     ],
     result: "i32",
   },
+  /** The main thread has taken a value the state posted (host.post's back-pressure); 0, or -1 for a state closed since. */
+  mtint_posts_taken: {
+    parameters: [
+      "f64", // main state id
+      "f64", // bytes of the encoded value
+    ],
+    result: "i32",
+  },
   /** Answers a script waiting on a function of the worker's creator; 0, -1 unknown id, -2 out of memory. */
   mtint_reply: {
     parameters: [

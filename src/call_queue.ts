@@ -49,6 +49,15 @@ const EMPTY = new Uint8Array(0);
 // than QUICK_MICROS; otherwise it waits for the worker's message.
 const SPIN_MICROS = 50;
 const QUICK_MICROS = 100;
+// Whether a finished call wakes the caller through shared memory
+// (src/channel.ts), besides its message.
+let waitAsync = typeof Atomics.waitAsync === "function";
+
+/** Turns the shared-memory wake-up off or on (where the runtime has it), for
+ * benchmarks that compare it with the message alone; internal. */
+export function useWaitAsync(on: boolean): void {
+  waitAsync = on && typeof Atomics.waitAsync === "function";
+}
 
 /** The queue and the running call of one worker. */
 export class CallQueue {
@@ -222,7 +231,11 @@ export class CallQueue {
       call.number = this.#channel.announce(VIA_MESSAGE);
     }
     this.#dispatched(call);
-    if (runs && this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) this.finish(call, null);
+    if (runs && this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) {
+      this.finish(call, null);
+      return;
+    }
+    if (waitAsync) this.#channel.whenDone(call.number).then(() => this.finish(call, null));
   }
 
   #settle(call: Call, finish: () => void): void {

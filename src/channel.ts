@@ -6,10 +6,13 @@
  *
  * - the idle worker sleeps in Atomics.wait on `REQ`, and the caller wakes
  *   it by writing the request into the buffer and bumping `REQ`;
- * - the worker writes the result back, sets `DONE` to the request's number
- *   and posts that number as a message;
+ * - the worker writes the result back, sets `DONE` to the request's number,
+ *   wakes waiters on `DONE` and posts that number as a message;
  * - the caller spins on `DONE` for a few µs if recent calls were that
- *   quick, and otherwise resolves when the message arrives.
+ *   quick, and otherwise waits on `DONE` with Atomics.waitAsync, or for the
+ *   message, whichever comes first: an idle event loop gets the waitAsync
+ *   wake-up sooner than a message (issue 13; bench section `idle`), and
+ *   the message stays for runtimes without waitAsync.
  *
  * A request or result too large for the buffer travels as a message
  * instead (`VIA_MESSAGE`); the buffer then only says so. The request kinds
@@ -102,6 +105,20 @@ export class Channel {
     return Atomics.load(this.#ctl, DONE) === number;
   }
 
+  /**
+   * Resolves once request `number` is finished, woken by the worker's
+   * notify on `DONE` (no message needed); null where the runtime has no
+   * Atomics.waitAsync. A wait that never ends holds nothing alive.
+   */
+  async whenDone(number: number): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.#ctl, DONE);
+      if (seen === number) return;
+      const wait = Atomics.waitAsync(this.#ctl, DONE, seen);
+      if (wait.async) await wait.value;
+    }
+  }
+
   /** Spins until request `number` is finished or `micros` pass. */
   spin(number: number, micros: number): boolean {
     const until = performance.now() + micros / 1000;
@@ -174,6 +191,7 @@ export class Channel {
     }
     Atomics.store(this.#ctl, RESULT, inline || result === null ? INLINE : VIA_MESSAGE);
     Atomics.store(this.#ctl, DONE, number);
+    Atomics.notify(this.#ctl, DONE);
     return inline || result === null;
   }
 }

@@ -521,6 +521,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         this.#answer(reply.fn, reply.token, reply.bytes);
         break;
       case "post": {
+        this.#core.postsTaken(reply.id, reply.bytes.length);
         const [value] = decodeList(reply.bytes);
         this.dispatchEvent(new MessageEvent("message", { data: value }));
         const reader = this.#readers.shift();

@@ -114,6 +114,6 @@ export type Reply =
   | { type: "ready"; id: number; version: string; engine: string }
   | { type: "failed"; message: string }
   | { type: "result"; seq: number; bytes: Uint8Array }
-  | { type: "post"; bytes: Uint8Array }
+  | { type: "post"; id: number; bytes: Uint8Array } // id: the posting state's (host.post's back-pressure)
   | { type: "call"; fn: number; token: number; bytes: Uint8Array } // a script calls functions[fn]
   | { type: "closed" };

@@ -131,15 +131,16 @@ function openState(reset = false): void {
   const created = lib.create(options.memoryLimit, options.flags);
   if (created === null) throw new Error("out of memory creating the Lua state");
   state = created;
+  const id = lib.id(state);
   freeCallbacks = lib.callbacks(state, {
     print: guarded((bytes) => console.log(text.decode(bytes))),
-    post: guarded((bytes) => reply({ type: "post", bytes }, [bytes.buffer as ArrayBuffer])),
+    post: guarded((bytes) => reply({ type: "post", id, bytes }, [bytes.buffer as ArrayBuffer])),
     call: callHost,
   });
-  for (const id of options.grants) {
-    const status = lib.grant(state, id);
+  for (const grant of options.grants) {
+    const status = lib.grant(state, grant);
     if (status === STATUS_UNKNOWN && !reset) {
-      throw new RangeError(`interrupts: ${id} is not the id of a live LuaWorker`);
+      throw new RangeError(`interrupts: ${grant} is not the id of a live LuaWorker`);
     }
     if (status === STATUS_FULL) throw new Error("out of memory granting interrupts");
   }

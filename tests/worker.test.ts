@@ -7,6 +7,7 @@ import { example1 } from "../examples/example1.ts";
 import { example2 } from "../examples/example2.ts";
 import { example3 } from "../examples/example3.ts";
 import { snippets } from "../examples/snippets.ts";
+import { Channel } from "../src/channel.ts";
 
 const quiet = () => {};
 
@@ -117,6 +118,23 @@ eachVersion("a late abort does nothing to the next call; an aborted queued call 
   const already = new AbortController();
   already.abort();
   assert.ok(isInterrupted(await rejection(w.run("return 1", { signal: already.signal }))));
+});
+
+test("the channel wakes a waiter when its request is done, without a message", async () => {
+  const channel = new Channel();
+  const number = channel.announce(1);
+  let woken = false;
+  const done = channel.whenDone(number).then(() => woken = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(woken, false);
+  channel.finish(number - 1, null); // an earlier request: still waiting
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(woken, false);
+  channel.finish(number, new Uint8Array([7]));
+  const timer = setTimeout(() => {}, 5000); // Deno: a pending waitAsync keeps no loop alive
+  await done;
+  clearTimeout(timer);
+  assert.deepEqual(channel.result(), new Uint8Array([7]));
 });
 
 test("a cancellation's cause is the first one asked for: close, or the signal before it", async () => {

@@ -4,6 +4,8 @@
  *
  * - interrupt(id) → the hook fires in the worker (issue 7, 1);
  * - interrupt(id) → the run() promise rejects on the main thread (issue 7, 1);
+ * - the same from a timer, the event loop idle, with the shared-memory
+ *   wake-up and with the message alone, interleaved (issue 13, 4);
  * - a run's timeout → the cancellation stops the loop / the promise rejects (issue 6);
  * - mailbox round trip: JS send → Lua recv → Lua post → JS (issue 5);
  * - run("return 1") round trip (issue 7, 5).
@@ -11,6 +13,7 @@
  * @module
  */
 import { interrupt, type LuaWorker, MtintError } from "../../mod.ts";
+import { useWaitAsync } from "../../src/call_queue.ts";
 import { type Figure, Inbox, nowNs, percentiles, type Results, spin, yieldLoop } from "../lib.ts";
 
 const us = (limit: number, text: string) => ({ op: "le" as const, limit, text });
@@ -98,6 +101,57 @@ export async function rejectLatency(res: Results, version: string, lua: LuaWorke
       rock99: "Deno 502 µs, Bun 361 µs",
     }),
   );
+}
+
+/**
+ * interrupt(id) from a timer, the main thread's event loop otherwise idle
+ * (a server between requests), → the run() promise rejects: woken by
+ * Atomics.waitAsync on the channel, and by the worker's message alone,
+ * sample by sample in turn.
+ */
+export async function idleRejectLatency(
+  res: Results,
+  version: string,
+  lua: LuaWorker,
+  c: LatencyCounts,
+): Promise<void> {
+  const inbox = new Inbox(lua);
+  const ways = { "waitAsync": [] as number[], "message only": [] as number[] };
+  for (let i = 0; i < c.warmup + c.interrupts; i++) {
+    for (const [way, samples] of Object.entries(ways)) {
+      useWaitAsync(way === "waitAsync");
+      const running = lua.run(`require("host").post(0) while true do end`, { name: "runaway" });
+      await inbox.next();
+      const took = await new Promise<number>((resolve, reject) =>
+        setTimeout(() => {
+          const t0 = nowNs();
+          interrupt(lua.id);
+          running.then(() => reject(new Error("idle reject latency: the runaway returned")), (err) => {
+            const t1 = nowNs();
+            if (!(err instanceof MtintError) || err.code !== "interrupted") reject(err);
+            resolve(t1 - t0);
+          });
+        }, 1 + Math.random())
+      );
+      if (i >= c.warmup) samples.push(took);
+    }
+  }
+  useWaitAsync(true);
+  for (const [way, samples] of Object.entries(ways)) {
+    res.samples[`idle-reject:${way}:${version}`] = samples;
+    res.figures.push(
+      ...percentiles(
+        {
+          section: "idle",
+          name: `interrupt(id) from a timer, loop idle → run() rejects (${way})`,
+          version,
+          unit: "µs",
+        },
+        samples,
+        way === "waitAsync" ? { p50: us(100, "≤ 100 µs"), p99: us(1000, "≤ 1 ms") } : {},
+      ),
+    );
+  }
 }
 
 /**

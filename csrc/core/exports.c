@@ -49,6 +49,13 @@ MT_EXPORT int mtint_reply(double id, double token, const void *data, double len)
   }
 }
 
+/* The main thread has taken a value of `len` bytes that the state `id`
+** posted (mt_posts_taken). 0, or -1 for an id closed since. */
+MT_EXPORT int mtint_posts_taken(double id, double len) {
+  if (!(len >= 0 && len < 4294967296.0)) return MTINT_E_UNKNOWN;
+  return mt_posts_taken(as_id(id), (size_t)len) == MT_OK ? 0 : MTINT_E_UNKNOWN;
+}
+
 /* Bytes used by the state `id`, -1 if unknown. Any thread, also while the
 ** state runs. */
 MT_EXPORT double mtint_memory_used(double id) {

@@ -122,6 +122,7 @@ struct mt_universe {
   uint64_t reply_token;
   _Atomic uint64_t wakes;
   _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
+  _Atomic uint64_t unread_posts; /* bytes posted, not yet taken (posts.c) */
 
   const mt_meter *meter;       /* the state's memory (mt_universe_meter) */
   /* 1 + index in the watchdog heap, 0 if none; written under the

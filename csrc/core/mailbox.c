@@ -23,6 +23,7 @@ void mailbox_init(mt_universe *u) {
   u->reply = NULL;
   u->reply_token = 0;
   atomic_store(&u->mbox_waiting, 0);
+  atomic_store(&u->unread_posts, 0);
 }
 
 void mailbox_destroy(mt_universe *u) {

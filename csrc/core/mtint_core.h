@@ -253,6 +253,20 @@ int mt_reply_send(uint64_t id, uint64_t token, const void *data, size_t len);
 ** MT_RECV_WOKEN. */
 int mt_reply_wait(mt_universe *u, uint64_t token, uint64_t since, mt_message **msg);
 
+/* --- posts (posts.c) --------------------------------------------------- */
+
+/* Bytes of posted values the main thread may not have taken yet. */
+#define MT_POST_BUDGET ((size_t)16 << 20)
+/* Reserves `len` bytes of the budget for a post (MT_OK), or waits until the
+** main thread has taken enough or the wake count moves past `since`
+** (MT_RECV_WOKEN). Owner thread. */
+int mt_post_reserve(mt_universe *u, size_t len, uint64_t since);
+/* Gives back a reservation whose post failed. Owner thread. */
+void mt_post_unreserve(mt_universe *u, size_t len);
+/* The main thread has taken `len` bytes posted by the universe whose main
+** id is `id`. Any thread. MT_OK or MT_UNKNOWN (closed since). */
+int mt_posts_taken(uint64_t id, size_t len);
+
 /* --- introspection ----------------------------------------------------- */
 
 /* Live registered ids, all universes. */

@@ -51,15 +51,28 @@ static mt_host *check_host(lua_State *L, mt_world **wp) {
   return w->host;
 }
 
+/* Waits, as recv does, while the main thread has not taken enough of the
+** earlier posts (csrc/core/posts.c); an interrupt or a cancellation is
+** raised meanwhile. */
 static int h_post(lua_State *L) {
-  mt_host *h = check_host(L, NULL);
+  mt_world *w;
+  mt_host *h = check_host(L, &w);
   char why[320];
   lua_settop(L, 1);
   buf_reset(&h->scratch);
   if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post", 0)) return luaL_error(L, "%s", why);
-  js_call c = {h, h->scratch.data, (uint32_t)h->scratch.len, 0, 0};
+  size_t len = h->scratch.len;
+  for (;;) {
+    uint64_t since = mt_mailbox_wakes(w->u);
+    hook_check(w, L);
+    if (mt_post_reserve(w->u, len, since) == MT_OK) break;
+  }
+  js_call c = {h, h->scratch.data, (uint32_t)len, 0, 0};
   mt_stack_outside(h->stack, post_outside, &c);
-  if (c.status != 0) return luaL_error(L, "host.post: the worker could not post the value");
+  if (c.status != 0) {
+    mt_post_unreserve(w->u, len);
+    return luaL_error(L, "host.post: the worker could not post the value");
+  }
   return 0;
 }
 
