@@ -21,10 +21,9 @@ import { registryScale } from "./sections/costs.ts";
 import { altCycle } from "./sections/runaway.ts";
 import { altPool } from "./sections/pool.ts";
 import type { AltName } from "./alternatives.ts";
+import { argv, exit } from "../scripts/process.ts";
 
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const [section, version, n, size, mode] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
+const [section, version, n, size, mode] = argv;
 if (section === "registry") {
   const res = { figures: [], notes: [], samples: {}, times: {}, engines: {} } as unknown as Results;
   const other = await LuaWorker.create({ lua: version as LuaVersion });
@@ -40,5 +39,4 @@ if (section === "registry") {
 } else {
   throw new Error(`child: unknown section ${section}`);
 }
-if (g.Deno) g.Deno.exit(0);
-g.process.exit(0);
+exit(0);

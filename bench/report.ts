@@ -30,6 +30,11 @@ const SECTIONS: [string, string, string][] = [
     "interrupt(id) from the main thread on a LuaWorker busy in a Lua loop. *hook fires*: the handler set with `mtint.sethook` takes `host.clock()` (the same CLOCK_MONOTONIC as `nowNs()`); *run() rejects*: `nowNs()` in the `catch` of the awaited call.",
   ],
   [
+    "idle",
+    "Interrupt latency, event loop idle (issue 13)",
+    "interrupt(id) from a timer, the main thread otherwise idle (a server between requests), → `nowNs()` in the rejection handler of the awaited run(). Woken by `Atomics.waitAsync` on the channel (with the message as a fallback) and by the message alone, sample by sample in turn.",
+  ],
+  [
     "calls",
     "2. Cost of the calls",
     "ns per call, batched (JS: median of 5 rounds; Lua: one chunk timing itself with `host.clock()`, the empty loop subtracted).",

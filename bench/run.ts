@@ -52,22 +52,8 @@ import { idLookup } from "./sections/ids.ts";
 import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
 import { callerFunctions, luaFunctionCalls, wasmoonFunctionCalls } from "./sections/functions.ts";
+import { argv, exit } from "../scripts/process.ts";
 
-function processArgs(): string[] {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  return g.Deno ? g.Deno.args : g.process.argv.slice(2);
-}
-
-function exit(code: number): never {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  if (g.Deno) g.Deno.exit(code);
-  g.process.exit(code);
-  throw new Error("unreachable");
-}
-
-const argv = processArgs();
 const option = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;

@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { interrupt, LuaError, LuaWorker, MtintError } from "../mod.ts";
 import { type Action, BOUNDS, deadlineOf, type Job } from "./job.ts";
+import { argv, exit } from "../scripts/process.ts";
 
 /** What happened to one job. */
 export interface Result {
@@ -36,12 +37,6 @@ export interface Result {
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const argv: string[] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
-const exit = (code: number): never => {
-  if (g.Deno) g.Deno.exit(code);
-  g.process.exit(code);
-  throw new Error("unreachable");
-};
 const write = (line: string) => {
   if (g.Deno) g.Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
   else g.process.stdout.write(line + "\n");

@@ -27,10 +27,10 @@ import { sizeOf } from "./grammar.ts";
 import { BOUNDS, deadlineOf, type Job, jobFor, makePlan, type Plan } from "./job.ts";
 import { type FindingKind, knownClass } from "./known.ts";
 import { shrink } from "./minimize.ts";
+import { argv, exit } from "../scripts/process.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const argv: string[] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const root = here("../");
 
@@ -246,12 +246,6 @@ async function replay(file: string): Promise<never> {
   console.log(v ? `${v.kind}: ${v.detail}` : "no finding");
   rmSync(work, { recursive: true, force: true });
   return exit(v ? 1 : 0);
-}
-
-function exit(code: number): never {
-  if (g.Deno) g.Deno.exit(code);
-  g.process.exit(code);
-  throw new Error("unreachable");
 }
 
 async function main(): Promise<never> {

@@ -162,6 +162,7 @@ export class CallQueue {
   rejectAll(err: Error): void {
     const calls = this.#running ? [this.#running, ...this.#queue] : this.#queue;
     this.#running = undefined;
+    this.#channel.releaseCalls();
     this.#queue = [];
     for (const call of calls) this.#settle(call, () => call.reject(err));
   }
@@ -185,6 +186,7 @@ export class CallQueue {
     bytes ??= this.#channel.result();
     if (bytes === null) return; // on its way as a message
     this.#running = undefined;
+    this.#channel.releaseCalls();
     if (call.kind === RUN || call.kind === CALL) {
       this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
     }

@@ -13,7 +13,7 @@
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
 import { decodeList, encodeList, type FunctionMaker, type FunctionRef, type LuaInput, type LuaValue } from "./codec.ts";
-import { CAPACITY, type Channel } from "./channel.ts";
+import { CALLS_IN_CHANNEL, CAPACITY, type Channel } from "./channel.ts";
 import { checkHandle, handleMaker, type HandleOwner, handleRef, type LuaFunctionHandle } from "./handles.ts";
 import { MtintError } from "./errors.ts";
 import { CALL, CLOSE, DEFINE, RELEASE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
@@ -107,6 +107,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #inbox: LuaValue[] | undefined; // buffered once messages() was called
   #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
+  #lastCall = 0; // the token of the last creator's-function call served through the channel
   #liveHandles = 0;
   #resetsQueued = 0; // a call made now runs on a state after them: the handles there are now are dead
   #releaseBatch: { state: number; id: number }[] | undefined; // the handles a queued RELEASE will drop
@@ -144,7 +145,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       channel,
       (request, transfer) => worker.postMessage(request, transfer),
       (seq) => this.#core.interruptCall(this.id, seq),
-      (call) => call.kind === RESET && this.#watchReset(call),
+      (call) => {
+        if (call.kind === RESET) this.#watchReset(call);
+        if (CALLS_IN_CHANNEL) this.#serveCalls(call);
+      },
     );
     worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
     worker.onerror = (event: ErrorEvent) => {
@@ -319,6 +323,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Answers the creator's-function calls that come through the channel
+   * while `call` runs (those too large for it come as messages). */
+  #serveCalls(call: Call): void {
+    this.#channel.serveCalls(this.#lastCall, () => this.#calls.running !== call, (token, fn, args) => {
+      this.#lastCall = token;
+      this.#answer(fn, token, args);
+    });
   }
 
   /** Runs the function a script calls and answers it; a late answer is dropped natively. */

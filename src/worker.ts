@@ -42,6 +42,7 @@ let hostFunctions: [string, (...args: unknown[]) => unknown][] = [];
 // hostFunctions.length + i, answered by the creator's thread.
 const callerFunctions: string[] = [];
 let answerTokens = 0;
+let channel: Channel;
 let integers = false;
 // host.<name> that Lua's host module has already.
 const BUILT_IN = ["post", "recv", "clock"];
@@ -59,7 +60,9 @@ function reply(message: Reply, transfer: Transferable[] = []): void {
 function callHost(fn: number, args: Uint8Array): number {
   if (fn >= hostFunctions.length) {
     const token = ++answerTokens;
-    reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    if (!channel.postCall(token, fn - hostFunctions.length, args)) {
+      reply({ type: "call", fn: fn - hostFunctions.length, token, bytes: args }, [args.buffer as ArrayBuffer]);
+    }
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setFloat64(0, token, true);
     lib.reply(state, bytes);
@@ -254,7 +257,8 @@ scope.onmessage = async (event) => {
     reply({ type: "failed", message: messageOf(err) });
     return;
   }
-  await serve(new Channel(msg.channel));
+  channel = new Channel(msg.channel);
+  await serve(channel);
 };
 
 reply({ type: "loaded" });

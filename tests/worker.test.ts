@@ -7,7 +7,7 @@ import { example1 } from "../examples/example1.ts";
 import { example2 } from "../examples/example2.ts";
 import { example3 } from "../examples/example3.ts";
 import { snippets } from "../examples/snippets.ts";
-import { Channel } from "../src/channel.ts";
+import { CALLS_IN_CHANNEL, Channel } from "../src/channel.ts";
 
 const quiet = () => {};
 
@@ -135,6 +135,37 @@ test("the channel wakes a waiter when its request is done, without a message", a
   await done;
   clearTimeout(timer);
   assert.deepEqual(channel.result(), new Uint8Array([7]));
+  // A waiter whose request its message settled ends once a later one is done.
+  const [first, second] = [channel.announce(1), channel.announce(1)];
+  const stale = channel.whenDone(first);
+  channel.finish(second, null);
+  const guard = setTimeout(() => {}, 5000);
+  await stale;
+  clearTimeout(guard);
+});
+
+test("the channel carries a script's calls to the creator (Deno), newest first, and lets go when released", async () => {
+  const worker = new Channel();
+  const caller = new Channel(worker.buffer);
+  assert.equal(worker.postCall(1, 3, new Uint8Array([1, 2])), CALLS_IN_CHANNEL);
+  if (!CALLS_IN_CHANNEL) return; // Bun: messages
+  assert.equal(worker.postCall(2, 0, new Uint8Array(20_000)), false); // too large: a message
+  const served: [number, number, number[]][] = [];
+  let stop = false;
+  const timer = setTimeout(() => {}, 5000); // Deno: a pending waitAsync keeps no loop alive
+  const serving = caller.serveCalls(0, () => stop, (token, fn, args) => served.push([token, fn, [...args]]));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(served, [[1, 3, [1, 2]]]);
+  worker.postCall(3, 1, new Uint8Array([9]));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(served, [[1, 3, [1, 2]], [3, 1, [9]]]);
+  stop = true;
+  caller.releaseCalls();
+  await serving;
+  clearTimeout(timer);
+  worker.postCall(4, 1, new Uint8Array([5]));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(served.length, 2);
 });
 
 test("a cancellation's cause is the first one asked for: close, or the signal before it", async () => {

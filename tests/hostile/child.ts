@@ -9,15 +9,7 @@
  */
 import { luaVersions } from "../harness.ts";
 import type { HostileCase } from "./case.ts";
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-const argv: string[] = g.Deno ? g.Deno.args : g.process.argv.slice(2);
-const exit = (code: number): never => {
-  if (g.Deno) g.Deno.exit(code);
-  g.process.exit(code);
-  throw new Error("unreachable");
-};
+import { argv, exit } from "../../scripts/process.ts";
 
 const [file, name] = argv;
 const { cases } = await import(new URL(file, import.meta.url).href) as { cases: HostileCase[] };
