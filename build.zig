@@ -59,6 +59,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/module.c",
     "csrc/lua/coro.c",
     "csrc/lua/codec.c",
+    "csrc/lua/handles.c",
     "csrc/lua/sandbox.c",
     "csrc/lua/loaders.c",
     "csrc/lua/allowlist.c",

@@ -37,6 +37,7 @@ import type {} from "./src/worker.ts";
 
 export { LuaWorker } from "./src/lua_worker.ts";
 export type {
+  CallOptions,
   CloseOptions,
   InterruptScope,
   LuaFunction,
@@ -57,6 +58,8 @@ export type {
 export { error, LuaError, MtintError } from "./src/errors.ts";
 export type { LuaErrorCode, LuaErrorDetails, MtintErrorCode, MtintErrorOptions } from "./src/errors.ts";
 export type { LuaInput, LuaValue } from "./src/codec.ts";
+export { MAX_HANDLES } from "./src/handles.ts";
+export type { LuaFunctionHandle } from "./src/handles.ts";
 export { LUA_VERSIONS } from "./ffi/mod.ts";
 export type { LibraryLocation, LibrarySource, LuaVersion, VersionStatus } from "./ffi/mod.ts";
 

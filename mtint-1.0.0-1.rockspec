@@ -43,6 +43,7 @@ build = {
         "csrc/lua/codec.c",
         "csrc/lua/compat.c",
         "csrc/lua/coro.c",
+        "csrc/lua/handles.c",
             "csrc/lua/hook.c",
         "csrc/lua/hookfields.c",
         "csrc/lua/host.c",

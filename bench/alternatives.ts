@@ -36,14 +36,20 @@ export async function createAlt(name: AltName): Promise<AltLua> {
 // deno-lint-ignore no-explicit-any
 let wasmoonFactory: any;
 
-async function createWasmoon(): Promise<AltLua> {
+/** A wasmoon engine (its LuaEngine), from this thread's factory. */
+// deno-lint-ignore no-explicit-any
+export async function wasmoonEngine(): Promise<any> {
   if (!wasmoonFactory) {
     const { LuaFactory } = await import("wasmoon");
     // In a Web Worker wasmoon would fetch its .wasm from unpkg: give it the installed one.
     const require = createRequire(import.meta.url);
     wasmoonFactory = new LuaFactory(join(dirname(require.resolve("wasmoon")), "glue.wasm"));
   }
-  const engine = await wasmoonFactory.createEngine();
+  return await wasmoonFactory.createEngine();
+}
+
+async function createWasmoon(): Promise<AltLua> {
+  const engine = await wasmoonEngine();
   const version = engine.doStringSync("return _VERSION") as string;
   return {
     name: "wasmoon",

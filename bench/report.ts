@@ -51,6 +51,11 @@ const SECTIONS: [string, string, string][] = [
   ],
   ["roundtrip", "5. Round trips, creation, memory", ""],
   [
+    "functions",
+    "Lua and JavaScript calling each other (issue 13)",
+    "Lua → JS: timed inside Lua around each call (`host.clock()`), the main thread's loop idle. JS → Lua: timed from JavaScript around each `await`, one call at a time; *worker CPU*: the worker thread's CPU time per call (`lua.cpuTime()`), where compiling a chunk shows and the thread wake-ups do not. wasmoon: Lua 5.4 in WebAssembly on the caller's thread, a Lua loop calling a JS function, per call over batches of 100.",
+  ],
+  [
     "registry",
     "Registry at scale (issue 4)",
     "N registered coroutines in one LuaWorker state, in a fresh process per version (VmRSS deltas need one that has not grown yet); times from `host.clock()` inside one chunk; memory: `lua.memoryUsed()` for the Lua heap, the process VmRSS for the rest; `registryStats()` for what is left after `collectgarbage()`.",

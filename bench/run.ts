@@ -51,7 +51,7 @@ import { floors } from "./sections/floors.ts";
 import { idLookup } from "./sections/ids.ts";
 import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
-import { callerFunctions } from "./sections/functions.ts";
+import { callerFunctions, luaFunctionCalls, wasmoonFunctionCalls } from "./sections/functions.ts";
 import { argv, exit } from "../scripts/process.ts";
 
 const option = (name: string): string | undefined => {
@@ -137,6 +137,7 @@ for (const v of chosen) {
   }
   if (wants("functions")) {
     await callerFunctions(res, v, quick ? 300 : 2000);
+    await luaFunctionCalls(res, v, quick ? 300 : 2000);
     log(`${v} functions: ${summary(res.figures, "functions", v)}`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);
@@ -162,6 +163,10 @@ for (const v of chosen) {
 if (wants("roundtrip")) {
   await postMessageFloor(res, counts);
   log(`postMessage floor: ${summary(res.figures, "roundtrip", "-")}`);
+}
+if (wants("functions")) {
+  await wasmoonFunctionCalls(res, quick ? 100 : 1000);
+  log(`functions wasmoon: ${summary(res.figures, "functions", "-")}`);
 }
 if (wants("cpu")) {
   const cpuVersions: string[] = [...chosen];

@@ -38,8 +38,10 @@ const MAX_SCRIPT = 64 * 1024;
 type Answer = { status: number; body: Record<string, unknown> };
 
 // JSON has no bigint and no bytes: numbers too large for a double come back
-// as decimal strings, non-UTF-8 strings as arrays of bytes.
+// as decimal strings, non-UTF-8 strings as arrays of bytes. A Lua function
+// (a handle of a state the pool resets after the task) has no JSON form.
 function jsonValue(_key: string, value: unknown): unknown {
+  if (typeof value === "function") throw new TypeError("a Lua function cannot be answered as JSON");
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return Array.from(value);
   if (value instanceof Map) return Object.fromEntries(value);
@@ -59,6 +61,7 @@ async function answer(pool: LuaPool, request: Request): Promise<Answer> {
   if (script.length > MAX_SCRIPT) return failure(413, "too_large", `scripts are limited to ${MAX_SCRIPT} bytes`);
   try {
     const values: LuaValue[] = await pool.run(script, { name: "script" });
+    JSON.stringify(values, jsonValue); // throws for what JSON cannot hold
     return { status: 200, body: { ok: true, values } };
   } catch (err) {
     if (err instanceof LuaError) {

@@ -102,6 +102,17 @@ export interface LuaLib {
     timeoutMs: number,
     cpuLimitMs: number,
   ): Uint8Array;
+  /** Calls the function at a dotted path (empty: the handle that is the first argument); a copy of the result. */
+  call(
+    state: Pointer,
+    seq: number,
+    path: Uint8Array,
+    args: Uint8Array,
+    timeoutMs: number,
+    cpuLimitMs: number,
+  ): Uint8Array;
+  /** Drops function handles; returns how many stay live. */
+  release(state: Pointer, ids: Float64Array): number;
   close(state: Pointer, seq: number): void;
 }
 
@@ -162,6 +173,21 @@ export function wrapLua(b: LuaBinding, signatures: typeof callbackSymbols): LuaL
       );
       return b.copyOut(s.mth_result(state), len);
     },
+    call(state, seq, path, args, timeoutMs, cpuLimitMs) {
+      const len = s.mth_call(
+        state,
+        seq,
+        nonEmpty(path),
+        path.length,
+        nonEmpty(args),
+        args.length,
+        timeoutMs,
+        cpuLimitMs,
+      );
+      return b.copyOut(s.mth_result(state), len);
+    },
+    release: (state, ids) =>
+      s.mth_release(state, nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
     close: (state, seq) => s.mth_close(state, seq),
   };
 }

@@ -159,7 +159,23 @@ export const luaSymbols = {
     ],
     result: "u32",
   },
-  /** The result bytes of the last mth_run. */
+  /** Calls the function at a dotted path (or the handle given first) as one host call; returns the length of the result. */
+  mth_call: {
+    parameters: [
+      "pointer", // state
+      "f64", // call sequence number
+      "buffer", // the path ("game.update"), UTF-8; empty: call the first argument
+      "u32", // its length
+      "buffer", // encoded arguments
+      "u32", // their length
+      "f64", // timeout in ms, negative for none
+      "f64", // CPU time limit in ms, negative for none
+    ],
+    result: "u32",
+  },
+  /** Drops function handles (an array of f64 numbers); returns how many stay live. */
+  mth_release: { parameters: ["pointer", "buffer", "u32"], result: "u32" },
+  /** The result bytes of the last mth_run or mth_call. */
   mth_result: { parameters: ["pointer"], result: "pointer" },
   /** Closes the state (its finalizers run as call `seq`). */
   mth_close: {

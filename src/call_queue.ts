@@ -9,15 +9,17 @@
 import type { Channel } from "./channel.ts";
 import type { Cancellation } from "./cancellation.ts";
 import { MtintError } from "./errors.ts";
-import { type DEFINE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
+import { CALL, type DEFINE, type RELEASE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
 
 /** One request of a LuaWorker, from its queueing to its result. */
 export interface Call {
-  kind: typeof RUN | typeof RESET | typeof DEFINE;
+  kind: typeof RUN | typeof CALL | typeof RESET | typeof DEFINE | typeof RELEASE;
   seq: number;
   chunk: Uint8Array;
   name: Uint8Array;
   args: Uint8Array;
+  /** Makes `args` when the call is dispatched (RELEASE: the handles released until then). */
+  argsAtDispatch?: () => Uint8Array;
   /** The channel's request number, once dispatched. */
   number: number;
   /** performance.now() when dispatched. */
@@ -38,7 +40,9 @@ export interface Call {
 }
 
 /** What a new call needs besides its seq, number and timing. */
-export type CallSpec = Pick<Call, "kind" | "chunk" | "timeout"> & Partial<Pick<Call, "name" | "args" | "cpuLimit">>;
+export type CallSpec =
+  & Pick<Call, "kind" | "chunk" | "timeout">
+  & Partial<Pick<Call, "name" | "args" | "argsAtDispatch" | "cpuLimit">>;
 
 const EMPTY = new Uint8Array(0);
 // The caller spins for a result this long, while calls keep being quicker
@@ -183,7 +187,9 @@ export class CallQueue {
     if (bytes === null) return; // on its way as a message
     this.#running = undefined;
     this.#channel.releaseCalls();
-    if (call.kind === RUN) this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
+    if (call.kind === RUN || call.kind === CALL) {
+      this.#spin = (performance.now() - call.dispatched) * 1000 < QUICK_MICROS;
+    }
     this.#settle(call, () => call.complete(bytes));
     this.#pump();
   }
@@ -193,6 +199,7 @@ export class CallQueue {
     const call = this.#queue.shift()!;
     this.#running = call;
     call.dispatched = performance.now();
+    if (call.argsAtDispatch) call.args = call.argsAtDispatch();
     call.number = this.#channel.request(
       call.kind,
       call.seq,
@@ -202,7 +209,8 @@ export class CallQueue {
       call.name,
       call.args,
     );
-    if (call.number === 0 && call.kind !== RUN) { // only a chunk may travel as a message
+    const runs = call.kind === RUN || call.kind === CALL;
+    if (call.number === 0 && !runs) { // only a run or a call may travel as a message
       this.#running = undefined;
       this.#settle(call, () => call.reject(new RangeError("mtint: the request is too large for the channel")));
       this.#pump();
@@ -212,6 +220,7 @@ export class CallQueue {
       this.#post(
         {
           type: "run",
+          call: call.kind === CALL,
           seq: call.seq,
           chunk: call.chunk,
           name: call.name,
@@ -224,7 +233,7 @@ export class CallQueue {
       call.number = this.#channel.announce(VIA_MESSAGE);
     }
     this.#dispatched(call);
-    if (call.kind === RUN && this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) {
+    if (runs && this.#spin && this.#channel.spin(call.number, SPIN_MICROS)) {
       this.finish(call, null);
       return;
     }

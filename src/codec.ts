@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LuaFunctionHandle } from "./handles.ts";
 import {
   MAX_BYTES,
   MAX_DEPTH,
@@ -11,6 +12,7 @@ import {
   TAG_ARRAY,
   TAG_BYTES,
   TAG_FALSE,
+  TAG_FUNC,
   TAG_INT,
   TAG_MAP,
   TAG_NIL,
@@ -28,6 +30,7 @@ export type LuaInput =
   | bigint
   | string
   | Uint8Array
+  | LuaFunctionHandle
   | readonly LuaInput[]
   | ReadonlyMap<LuaInput, LuaInput>
   | { readonly [key: string]: LuaInput };
@@ -41,9 +44,17 @@ export type LuaValue =
   | bigint
   | string
   | Uint8Array
+  | LuaFunctionHandle
   | LuaValue[]
   | Map<LuaValue, LuaValue>
   | { [key: string]: LuaValue };
+
+/** How a function handle crosses into Lua: the main id of its state and its
+ * number there; throws (a TypeError naming `path`) for a function that is
+ * not a handle that can cross here. */
+export type FunctionRef = (fn: unknown, path: string) => [state: number, id: number];
+/** Makes the handle for a Lua function that crossed: its state's main id and its number. */
+export type FunctionMaker = (state: number, id: number) => LuaFunctionHandle;
 
 // Shorter strings are checked for ASCII and copied by hand: encodeInto
 // costs about a microsecond a call in Deno.
@@ -89,11 +100,12 @@ class Writer {
   #open: object[] = []; // the tables on the current path (cycles), at most MAX_DEPTH
   #values = 0;
   integers = false;
+  functions: FunctionRef | undefined;
   busy = false;
 
   /** Starts a new list; the buffer is reused from call to call, unless a
    * large value left it large. */
-  reset(integers: boolean): this {
+  reset(integers: boolean, functions?: FunctionRef): this {
     if (this.#buf.length > 1 << 20) {
       this.#buf = new Uint8Array(1024);
       this.#view = new DataView(this.#buf.buffer);
@@ -102,6 +114,7 @@ class Writer {
     this.#values = 0;
     this.#open.length = 0;
     this.integers = integers;
+    this.functions = functions;
     return this;
   }
 
@@ -213,11 +226,21 @@ class Writer {
         if (v === null) return this.u8(TAG_NIL);
         if (this.#read(() => v instanceof Uint8Array)) return this.#bytes(TAG_BYTES, v as Uint8Array);
         return this.#table(v);
+      case "function":
+        if (this.functions) return this.#function(v);
+        throw new TypeError(`${this.#where()}: a function cannot cross to Lua (only a handle of a Lua function)`);
       default:
-        throw new TypeError(
-          `${this.#where()}: ${typeof v === "function" ? "a function" : `a ${typeof v}`} cannot cross to Lua`,
-        );
+        throw new TypeError(`${this.#where()}: a ${typeof v} cannot cross to Lua`);
     }
+  }
+
+  #function(v: unknown): void {
+    const [state, id] = this.functions!(v, this.#where());
+    this.u8(TAG_FUNC);
+    this.#room(16);
+    this.#view.setFloat64(this.#len, state, true);
+    this.#view.setFloat64(this.#len + 8, id, true);
+    this.#len += 16;
   }
 
   #table(v: object): void {
@@ -288,7 +311,7 @@ class Writer {
       if (key === undefined || key === null || Number.isNaN(key)) {
         throw new TypeError(`${this.#where()}: ${String(key)} cannot be a Lua table key`);
       }
-      if (typeof key === "object" && !(key instanceof Uint8Array)) {
+      if ((typeof key === "object" && !(key instanceof Uint8Array)) || typeof key === "function") {
         throw new TypeError(`${this.#where()}: a table key must be a string, number, bigint, boolean or Uint8Array`);
       }
       this.value(key);
@@ -297,8 +320,12 @@ class Writer {
     }
   }
 
-  list(root: string, values: readonly LuaInput[]): Uint8Array {
-    this.u32(values.length);
+  list(root: string, values: readonly LuaInput[], lead: LuaFunctionHandle | undefined): Uint8Array {
+    this.u32(values.length + (lead ? 1 : 0));
+    if (lead) {
+      this.#path = ["function"];
+      this.value(lead);
+    }
     for (let i = 0; i < values.length; i++) {
       this.#path = [root, i];
       this.value(values[i]);
@@ -310,15 +337,23 @@ class Writer {
 /**
  * Encodes a list of values. Throws a TypeError or RangeError that names
  * the path of a value that cannot cross (`args[1].b`), or of the value
- * that passes MAX_VALUES or MAX_BYTES.
+ * that passes MAX_VALUES or MAX_BYTES. Functions cross only with
+ * `functions` (handles of Lua functions); `lead`, a handle, goes first,
+ * before the values (a handle call: csrc/lua/host.c mth_call).
  */
-export function encodeList(root: string, values: readonly LuaInput[], integers: boolean): Uint8Array {
+export function encodeList(
+  root: string,
+  values: readonly LuaInput[],
+  integers: boolean,
+  functions?: FunctionRef,
+  lead?: LuaFunctionHandle,
+): Uint8Array {
   // A getter or a Proxy trap may encode again while the shared writer is
   // busy (calling run() or send()): that one gets its own.
   const w = writer.busy ? new Writer() : writer;
   w.busy = true;
   try {
-    return w.reset(integers).list(root, values);
+    return w.reset(integers, functions).list(root, values, lead);
   } finally {
     w.busy = false;
   }
@@ -348,12 +383,15 @@ export class Reader {
   #values = 0;
   readonly #view: DataView;
   readonly #deadline: number;
+  readonly #functions: FunctionMaker | undefined;
   /** `deadline`: a `performance.now()` time past which decoding a value
-   * stops with a TimeoutError. */
-  constructor(readonly bytes: Uint8Array, offset = 0, deadline = Infinity) {
+   * stops with a TimeoutError; `functions` makes the handles of Lua
+   * functions (without it, a function handle is malformed input). */
+  constructor(readonly bytes: Uint8Array, offset = 0, deadline = Infinity, functions?: FunctionMaker) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pos = offset;
     this.#deadline = deadline;
+    this.#functions = functions;
   }
 
   get pos(): number {
@@ -449,6 +487,13 @@ export class Reader {
         if (plain) return Object.fromEntries(entries.map(([k, v]) => [propertyName(k)!, v]));
         return new Map(entries);
       }
+      case TAG_FUNC: {
+        const state = this.#view.getFloat64(this.#pos, true);
+        const id = this.#view.getFloat64(this.#pos + 8, true);
+        this.#pos += 16;
+        if (!this.#functions) throw new Error("mtint: malformed value bytes (a function handle where none can be)");
+        return this.#functions(state, id);
+      }
       default:
         throw new Error(`mtint: malformed value bytes (tag ${tag})`);
     }
@@ -463,7 +508,12 @@ export class Reader {
 }
 
 /** Decodes a list of values from `bytes`, starting at `offset`; see
- * {@link Reader} for `deadline`. */
-export function decodeList(bytes: Uint8Array, offset = 0, deadline = Infinity): LuaValue[] {
-  return new Reader(bytes, offset, deadline).list();
+ * {@link Reader} for `deadline` and `functions`. */
+export function decodeList(
+  bytes: Uint8Array,
+  offset = 0,
+  deadline = Infinity,
+  functions?: FunctionMaker,
+): LuaValue[] {
+  return new Reader(bytes, offset, deadline, functions).list();
 }

@@ -12,16 +12,19 @@
  * @module
  */
 import { type CoreLib, type LuaVersion, openCore } from "../ffi/mod.ts";
-import { decodeList, encodeList, type LuaInput, type LuaValue } from "./codec.ts";
-import { CALLS_IN_CHANNEL, type Channel } from "./channel.ts";
+import { decodeList, encodeList, type FunctionMaker, type FunctionRef, type LuaInput, type LuaValue } from "./codec.ts";
+import { CALLS_IN_CHANNEL, CAPACITY, type Channel } from "./channel.ts";
+import { checkHandle, handleMaker, type HandleOwner, handleRef, type LuaFunctionHandle } from "./handles.ts";
 import { MtintError } from "./errors.ts";
-import { CLOSE, DEFINE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
+import { CALL, CLOSE, DEFINE, RELEASE, type Reply, RESET, RUN, STATUS_UNKNOWN } from "./protocol.ts";
 import { type Call, CallQueue } from "./call_queue.ts";
 import { aborted, CLOSED } from "./cancellation.ts";
 import { CallerFunctions, checkNotServing } from "./caller_functions.ts";
 import { decodeResult } from "./results.ts";
 import { type Ready, startWorker } from "./worker_start.ts";
 import {
+  type CallOptions,
+  checkCallPath,
   checkCreateOptions,
   checkFunctionName,
   checkGrace,
@@ -38,6 +41,7 @@ import {
 
 export { checkId, describe, modeOf } from "./options.ts";
 export type {
+  CallOptions,
   CloseOptions,
   InterruptScope,
   LuaFunction,
@@ -64,6 +68,8 @@ const EMPTY = new Uint8Array(0);
 // close() waits this long for the worker's thread to take up a request
 // before its grace starts (a loaded machine may not run it at once).
 const WAKE_BOUND = 2000;
+// Most handle numbers one RELEASE request carries (float64s in the channel).
+const RELEASE_BATCH = Math.floor((CAPACITY - 64) / 8);
 
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
@@ -102,6 +108,19 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #functions: CallerFunctions;
   #readers: ((result: IteratorResult<LuaValue>) => void)[] = [];
   #lastCall = 0; // the token of the last creator's-function call served through the channel
+  #liveHandles = 0;
+  #resetsQueued = 0; // a call made now runs on a state after them: the handles there are now are dead
+  #releaseBatch: { state: number; id: number }[] | undefined; // the handles a queued RELEASE will drop
+  // What the handles of this worker's results need from it.
+  #owner: HandleOwner = {
+    stateId: () => this.#resetsQueued ? -1 : this.#id,
+    closed: () => this.#closing !== undefined || this.#failure !== undefined,
+    madeHandle: () => this.#liveHandles++,
+    callHandle: (fn, args) => this.call(fn, { args }),
+    dropHandle: (state, id) => this.#dropHandle(state, id),
+  };
+  #makeHandle: FunctionMaker = handleMaker(this.#owner);
+  #handleRef: FunctionRef = handleRef(this.#owner);
 
   private constructor(
     worker: Worker,
@@ -158,16 +177,94 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       this.#checkOpen();
       checkNotServing(this, "run");
       const { args, name, timeout, cpuLimit, signal } = checkRunOptions(chunk, options, this.#timeout);
-      const encoded = encodeList("args", args, this.#integers);
+      const encoded = encodeList("args", args, this.#integers, this.#handleRef);
       this.#checkOpen(); // a getter may have closed it
       return this.#calls.add(
         { kind: RUN, chunk: utf8.encode(chunk), name: utf8.encode(name), args: encoded, timeout, cpuLimit },
-        decodeResult,
+        (bytes, call) => decodeResult(bytes, call, this.#makeHandle),
         signal,
         aborted,
       );
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Calls a Lua function and resolves to its return values, as {@link run}
+   * does with a chunk (the same errors, cancellation and queueing), without
+   * compiling anything: `target` is a global's name or a dotted path
+   * (`"game.update"`, indexed as Lua does, `__index` included), or a
+   * {@link LuaFunctionHandle} that an earlier result brought back. A path
+   * that leads to no function (or callable value) rejects with a
+   * {@link LuaError} that names the path and what is there.
+   *
+   * ```ts
+   * await using lua = await LuaWorker.create();
+   * await lua.run("game = { score = 0 } function game.add(n) game.score = game.score + n return game.score end");
+   * console.log(await lua.call("game.add", { args: [5], timeout: 100 })); // [5]
+   * const [counter] = await lua.run("local n = 0 return function() n = n + 1 return n end");
+   * const next = counter as LuaFunctionHandle;
+   * await next();
+   * console.log(await lua.call(next, { timeout: 100 })); // [2]
+   * ```
+   */
+  call(target: string | LuaFunctionHandle, options: CallOptions = {}): Promise<LuaValue[]> {
+    try {
+      checkObject(options);
+      this.#checkOpen();
+      checkNotServing(this, "call");
+      let path = EMPTY, handle: LuaFunctionHandle | undefined;
+      if (typeof target === "string") {
+        path = utf8.encode(checkCallPath(target));
+      } else if (checkHandle(target, this.#owner)) {
+        handle = target;
+      } else {
+        throw new TypeError(
+          `target must be a function's name or path, or a handle of a Lua function, got ${describe(target)}`,
+        );
+      }
+      const { args, timeout, cpuLimit, signal } = checkRunOptions("", options, this.#timeout);
+      const encoded = encodeList("args", args, this.#integers, this.#handleRef, handle);
+      this.#checkOpen(); // a getter may have closed it
+      return this.#calls.add(
+        { kind: CALL, chunk: path, args: encoded, timeout, cpuLimit },
+        (bytes, call) => decodeResult(bytes, call, this.#makeHandle),
+        signal,
+        aborted,
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The function handles this worker's results brought back that are not
+   * released yet (by `release()`, by JavaScript dropping them, or by a
+   * reset or close, which release them all). A state keeps at most
+   * {@link MAX_HANDLES} live.
+   */
+  get liveHandles(): number {
+    return this.#liveHandles;
+  }
+
+  /** Releases handle `id` of state `state` in a batch queued with the calls (unless that state is gone). */
+  #dropHandle(state: number, id: number): void {
+    if (state !== this.#id || this.#closing || this.#failure) return;
+    this.#liveHandles--;
+    if (this.#releaseBatch !== undefined && this.#releaseBatch.length < RELEASE_BATCH) {
+      this.#releaseBatch.push({ state, id });
+    } else {
+      // A batch is queued when its first handle is released: before every call made after.
+      const batch = [{ state, id }];
+      this.#releaseBatch = batch;
+      const argsAtDispatch = () => {
+        if (this.#releaseBatch === batch) this.#releaseBatch = undefined;
+        const ids = batch.filter((r) => r.state === this.#id).map((r) => r.id); // not those of a state since reset
+        return new Uint8Array(new Float64Array(ids).buffer);
+      };
+      this.#calls.add({ kind: RELEASE, chunk: EMPTY, timeout: -1, argsAtDispatch }, () => {})
+        .catch(() => {}); // the worker closed: the state's handles are gone with it
     }
   }
 
@@ -192,7 +289,10 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       const grace = checkGrace(options.grace);
       this.#checkOpen();
       checkNotServing(this, "reset");
-      return this.#calls.add({ kind: RESET, chunk: EMPTY, timeout: grace }, (bytes) => this.#resetDone(bytes));
+      const done = this.#calls.add({ kind: RESET, chunk: EMPTY, timeout: grace }, (bytes) => this.#resetDone(bytes));
+      this.#resetsQueued++;
+      done.finally(() => this.#resetsQueued--).catch(() => {});
+      return done;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -328,6 +428,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       return Promise.reject(err);
     }
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
+    this.#liveHandles = 0; // the state's handles go with it
     this.#closing = this.#shutdown(grace, closed);
     this.#endReaders();
     return this.#closing;
@@ -412,6 +513,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #resetDone(bytes: Uint8Array): void {
     if (bytes[0] === 0) {
       this.#id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1, true);
+      this.#liveHandles = 0; // the old state's handles are gone with it
       return;
     }
     const err = new Error(`mtint: reset() could not create the new Lua state: ${text.decode(bytes.subarray(1))}`);

@@ -269,6 +269,22 @@ export function checkCreateOptions(
   };
 }
 
+/** Options of {@link LuaWorker.call}: those of {@link RunOptions} but the chunk's name. */
+export type CallOptions = Omit<RunOptions, "name">;
+
+// A path: Lua names joined by dots (csrc/lua/host.c checks it too).
+const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** Checks the path of a function to call: a Lua name, or names joined by dots. */
+export function checkCallPath(path: string): string {
+  if (!PATH.test(path)) {
+    throw new TypeError(
+      `call: ${JSON.stringify(path)} is not a Lua name or a dotted path of names (like "game.update")`,
+    );
+  }
+  return path;
+}
+
 /** What {@link checkRunOptions} makes of run()'s options (the chunk's
  * arguments are checked, and encoded, by the caller). */
 export interface RunSettings {

@@ -10,7 +10,8 @@
  */
 import { MtintError } from "./errors.ts";
 import type { LuaValue } from "./codec.ts";
-import { describe, LuaWorker, type LuaWorkerOptions, type RunOptions } from "./lua_worker.ts";
+import { type CallOptions, describe, LuaWorker, type LuaWorkerOptions, type RunOptions } from "./lua_worker.ts";
+import { checkCallPath } from "./options.ts";
 
 /** What a pool does with a worker's state after each task. */
 export type PoolReset = "keep" | "state" | "init";
@@ -89,8 +90,9 @@ export class LuaPoolError extends Error {
 }
 
 interface Task {
-  chunk: string;
-  options: RunOptions;
+  /** Runs the task on a worker (its run or call). */
+  start(worker: LuaWorker): Promise<LuaValue[]>;
+  options: CallOptions;
   resolve(values: LuaValue[]): void;
   reject(err: unknown): void;
   onAbort?: () => void;
@@ -194,6 +196,35 @@ export class LuaPool implements AsyncDisposable {
     if (typeof chunk !== "string") {
       return Promise.reject(new TypeError(`chunk must be a string of Lua code, got ${describe(chunk)}`));
     }
+    return this.#submit((worker) => worker.run(chunk, options), options);
+  }
+
+  /**
+   * Calls the Lua function at `path` (a global's name or a dotted path,
+   * as {@link LuaWorker.call}) on the next idle worker, as {@link run} runs
+   * a chunk: the same queue, options and errors. Functions in the results
+   * come back as handles of the worker that ran the task, valid while its
+   * state lives: with `reset: "state"` or `"init"` (the default) the state
+   * is replaced after the task, and calling such a handle is a TypeError
+   * ("belongs to a Lua state that was reset"); with `"keep"` it calls that
+   * worker directly, outside the pool's queue, until the worker is retired
+   * or the pool closes.
+   */
+  call(path: string, options: CallOptions = {}): Promise<LuaValue[]> {
+    try {
+      if (typeof path !== "string") {
+        throw new TypeError(
+          `path must be a function's name or dotted path (call a function handle itself), got ${describe(path)}`,
+        );
+      }
+      checkCallPath(path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit((worker) => worker.call(path, options), options);
+  }
+
+  #submit(start: (worker: LuaWorker) => Promise<LuaValue[]>, options: CallOptions): Promise<LuaValue[]> {
     if (options === null || typeof options !== "object") {
       return Promise.reject(new TypeError(`options must be an object, got ${describe(options)}`));
     }
@@ -211,7 +242,7 @@ export class LuaPool implements AsyncDisposable {
       );
     }
     return new Promise<LuaValue[]>((resolve, reject) => {
-      const task: Task = { chunk, options, resolve, reject };
+      const task: Task = { start, options, resolve, reject };
       if (signal) {
         task.onAbort = () => {
           const at = this.#queue.indexOf(task);
@@ -348,25 +379,30 @@ export class LuaPool implements AsyncDisposable {
     if (timeout !== undefined && timeout !== Infinity) watchCancellation(timeout + this.#retireAfter);
     const onAbort = () => watchCancellation(this.#retireAfter);
     task.options.signal?.addEventListener("abort", onAbort, { once: true });
-    slot.worker.run(task.chunk, task.options).then(
-      (values) => {
-        if (retired) return;
-        this.#completed++;
-        this.#settle(task, () => task.resolve(values));
-      },
-      (err) => {
-        if (retired) return;
-        this.#failed++;
-        this.#settle(task, () => task.reject(err));
-      },
-    ).finally(() => {
+    // The worker's reset is queued before the task settles, so that the
+    // function handles in its result are already those of a state that is
+    // being reset when its caller sees them.
+    const finished = (settle: () => void) => {
       clearTimeout(watch);
       task.options.signal?.removeEventListener("abort", onAbort);
       if (retired) return;
       this.#times.push(performance.now() - started);
       if (this.#times.length > TIMES_KEPT) this.#times.splice(0, this.#times.length - TIMES_KEPT);
       this.#recycle(slot);
-    });
+      settle();
+    };
+    task.start(slot.worker).then(
+      (values) =>
+        finished(() => {
+          this.#completed++;
+          this.#settle(task, () => task.resolve(values));
+        }),
+      (err) =>
+        finished(() => {
+          this.#failed++;
+          this.#settle(task, () => task.reject(err));
+        }),
+    );
   }
 
   /** Gets the worker ready for the next task, as `reset` says. */

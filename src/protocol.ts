@@ -52,7 +52,8 @@ export const TAG_NIL = 0,
   TAG_STR = 5,
   TAG_BYTES = 6,
   TAG_ARRAY = 7,
-  TAG_MAP = 8;
+  TAG_MAP = 8,
+  TAG_FUNC = 9;
 
 /** As deep as tables may nest (CODEC_MAX_DEPTH, csrc/lua/codec.h). */
 export const MAX_DEPTH = 100;
@@ -64,14 +65,20 @@ export const MAX_DEPTH = 100;
 export const MAX_VALUES = 1 << 22;
 /** Most bytes one encoded crossing may take (CODEC_MAX_BYTES, csrc/lua/codec.h). */
 export const MAX_BYTES = 1 << 26;
+/** Most live function handles one Lua state keeps (HANDLES_MAX, csrc/lua/handles.h): past it, a result
+ * that holds a function is a TypeError until handles are released. */
+export const MAX_HANDLES = 65536;
 
 /** Request kinds of the channel (src/channel.ts; TypeScript only). RESET
  * replaces the state by a fresh one (its result: 0 and the new id as a
  * float64, or 1 and why); DEFINE adds a creator's function named by the
  * request's chunk, whose index is in its timeout field (its result: empty,
  * or why not); VIA_MESSAGE says the request (or its result) travels as a
- * message. */
-export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5;
+ * message. CALL calls the function at the dotted path in its chunk, or the
+ * function handle that is its first argument when the chunk is empty (its
+ * result: as RUN's); RELEASE drops the function handles whose numbers are
+ * its args, as float64s (its result: empty). */
+export const RUN = 1, CLOSE = 2, VIA_MESSAGE = 3, RESET = 4, DEFINE = 5, CALL = 6, RELEASE = 7;
 
 /** Messages to the worker. Calls go through the channel (src/channel.ts);
  * a call too large for it comes as a "run" message. */
@@ -90,6 +97,8 @@ export type Request =
   }
   | {
     type: "run";
+    /** A call (CALL: `chunk` is the path) rather than a chunk. */
+    call: boolean;
     seq: number;
     chunk: Uint8Array;
     name: Uint8Array;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decodeList, type LuaValue, Reader } from "./codec.ts";
+import { decodeList, type FunctionMaker, type LuaValue, Reader } from "./codec.ts";
 import { type Cancellation, cpuLimited, timedOut } from "./cancellation.ts";
 import { LuaError, type LuaErrorCode, MtintError } from "./errors.ts";
 import {
@@ -32,14 +32,15 @@ export interface ResultContext {
   dispatched: number;
 }
 
-/** The values of a run's result, or throws its error. */
-export function decodeResult(bytes: Uint8Array, call: ResultContext): LuaValue[] {
+/** The values of a run's or call's result, or throws its error; `functions`
+ * makes the handles of the Lua functions among the values. */
+export function decodeResult(bytes: Uint8Array, call: ResultContext, functions?: FunctionMaker): LuaValue[] {
   const r = new Reader(bytes);
   const kind = r.u8();
   if (kind === RESULT_OK) {
     const deadline = call.timeout < 0 ? Infinity : call.dispatched + call.timeout;
     try {
-      return decodeList(bytes, 1, deadline);
+      return decodeList(bytes, 1, deadline, functions);
     } catch (err) {
       if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
       const { cause, detail } = timedOut(call.timeout, " (decoding the result)");

@@ -10,11 +10,13 @@ import { type LuaLib, openLua, type Pointer } from "../ffi/mod.ts";
 import { decodeList, encodeList, type LuaInput, messageOf } from "./codec.ts";
 import { type CallRequest, Channel } from "./channel.ts";
 import {
+  CALL,
   CLOSE,
   DEFINE,
   HOST_CALL_ERROR,
   HOST_CALL_OK,
   HOST_CALL_WAIT,
+  RELEASE,
   type Reply,
   type Request,
   RESET,
@@ -221,8 +223,22 @@ async function serve(channel: Channel): Promise<void> {
       reply(last);
       continue;
     }
-    if (call.kind === VIA_MESSAGE) call = await nextMail();
-    const bytes = lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout, call.cpuLimit);
+    if (call.kind === RELEASE) {
+      const a = call.args;
+      lib.release(state, new Float64Array(a.buffer, a.byteOffset, a.byteLength / 8));
+      channel.finish(last, new Uint8Array(0));
+      reply(last);
+      continue;
+    }
+    let isCall = call.kind === CALL;
+    if (call.kind === VIA_MESSAGE) {
+      const mailed = await nextMail();
+      isCall = mailed.call;
+      call = mailed;
+    }
+    const bytes = isCall
+      ? lib.call(state, call.seq, call.chunk, call.args, call.timeout, call.cpuLimit)
+      : lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout, call.cpuLimit);
     if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer as ArrayBuffer]);
     reply(last); // wakes a caller that is not spinning
   }

@@ -27,7 +27,7 @@ interface Outcome {
 
 function runChild(file: string, c: HostileCase): Promise<Outcome> {
   const args = g.Deno
-    ? ["run", "--no-check", "--allow-ffi", "--allow-read", "--allow-env", child, file, c.name]
+    ? ["run", "--no-check", "--allow-ffi", "--allow-read", "--allow-env", "--v8-flags=--expose-gc", child, file, c.name]
     : [child, file, c.name];
   const timeout = c.timeout ?? 60_000;
   const started = performance.now();

@@ -21,6 +21,7 @@ function numbers(path: string): Map<string, number> {
 const host = numbers("lua/host.h");
 const codec = numbers("lua/codec.h");
 const core = numbers("core/mtint_core.h");
+const handles = numbers("lua/handles.h");
 
 // Each TypeScript constant and its C home; the C families must have no
 // member without a TypeScript twin.
@@ -36,11 +37,12 @@ family(host, "HOST_CALL_");
 family(host, "ANSWER_");
 family(codec, "TAG_");
 family(codec, "CODEC_MAX_", (c) => c.slice("CODEC_".length));
+family(handles, "HANDLES_MAX", () => "MAX_HANDLES");
 family(core, "MT_CAUSE_", (c) => c.slice("MT_".length));
 family(core, "MTINT_E_", (c) => `STATUS_${c.slice("MTINT_E_".length)}`);
 for (const mode of ["NONE", "ONCE", "ALWAYS"]) twins[`MODE_${mode}`] = [core, `MT_${mode}`];
 // The channel's request kinds never reach C.
-const TS_ONLY = ["RUN", "CLOSE", "VIA_MESSAGE", "RESET", "DEFINE"];
+const TS_ONLY = ["RUN", "CLOSE", "VIA_MESSAGE", "RESET", "DEFINE", "CALL", "RELEASE"];
 
 test("every constant of src/protocol.ts equals its twin in csrc/ (and every C one has a twin)", () => {
   const exported = Object.entries(protocol).filter(([, v]) => typeof v === "number") as [string, number][];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "handles.h"
 #include "world.h"
 
 /* Encoding asks whether its call was cancelled once per this many values. */
@@ -70,6 +71,7 @@ typedef struct {
   mt_buf *out;
   size_t start;  /* out->len when encoding began */
   size_t values; /* values encoded so far (CODEC_MAX_VALUES) */
+  int functions; /* functions cross as handles */
   const void *path_tables[CODEC_MAX_DEPTH]; /* tables on the current path */
   char path[256];
   size_t path_len;
@@ -234,21 +236,37 @@ static int encode_value(encoder *e, int idx, int depth) {
       return 1;
     }
     case LUA_TTABLE: return encode_table(e, idx, depth);
+    case LUA_TFUNCTION:
+      if (e->functions) {
+        double id;
+        if (!handles_add(L, idx, &id))
+          return fail(e, "the Lua state holds " STR(HANDLES_MAX) " live function handles (the limit): release some");
+        double state = (double)mt_main_id(e->w->u);
+        buf_u8(e->out, TAG_FUNC);
+        buf_bytes(e->out, &state, 8);
+        buf_bytes(e->out, &id, 8);
+        return 1;
+      }
+      /* fall through */
     default: {
-      char reason[96];
-      snprintf(reason, sizeof reason, "a Lua %s cannot cross to JavaScript", lua_typename(L, lua_type(L, idx)));
+      char reason[128];
+      snprintf(reason, sizeof reason, "a Lua %s cannot cross to JavaScript%s", lua_typename(L, lua_type(L, idx)),
+               lua_type(L, idx) == LUA_TFUNCTION ? " here (results of run and call bring functions back as handles)"
+                                                 : "");
       return fail(e, reason);
     }
   }
 }
 
-int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root) {
+int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root,
+                 int functions) {
   encoder e;
   e.L = L;
   e.w = world_of(L);
   e.out = out;
   e.start = out->len;
   e.values = 0;
+  e.functions = functions && e.w && e.w->host && e.w->u;
   e.why = why;
   e.why_len = why_len;
   buf_u32(out, (uint32_t)n);
@@ -330,6 +348,14 @@ static int push_value(lua_State *L, reader *r, int depth) {
       lua_pushlstring(L, (const char *)r->p, n);
       r->p += n;
       return 1;
+    case TAG_FUNC: {
+      double state, id;
+      if (!need(r, 16)) return 0;
+      memcpy(&state, r->p, 8);
+      memcpy(&id, r->p + 8, 8);
+      r->p += 16;
+      return handles_push(L, state, id);
+    }
     case TAG_ARRAY:
     case TAG_MAP: {
       if (!read_u32(r, &n)) return 0;
@@ -378,8 +404,8 @@ int codec_push(lua_State *L, const uint8_t *data, size_t len) {
   luaL_checkstack(L, (int)n + 3, "too many values");
   for (uint32_t i = 0; i < n; i++) {
     int ok = push_value(L, &r, 0);
-    if (ok == -1) {
-      lua_replace(L, top + 1);
+    if (ok == -1) { /* the message on top, above what was decoded */
+      if (lua_gettop(L) > top + 1) lua_replace(L, top + 1); /* lua_replace onto itself would drop it */
       lua_settop(L, top + 1);
       return -1;
     }

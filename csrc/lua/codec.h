@@ -9,6 +9,8 @@
 **   0x07 array        u32 n, n values (a table with keys 1..n)
 **   0x08 map          u32 n, n (key, value) pairs; keys are strings, bytes,
 **                     numbers or booleans, all different
+**   0x09 function     f64 main id of its state, f64 handle number
+**                     (handles.h): a Lua function kept for JavaScript
 **
 ** A list of values is a u32 count followed by the values. src/codec.ts is
 ** the other half; the two must agree byte for byte, and on the limits
@@ -32,6 +34,7 @@ enum {
   TAG_BYTES = 6,
   TAG_ARRAY = 7,
   TAG_MAP = 8,
+  TAG_FUNC = 9,
 };
 
 #define CODEC_MAX_DEPTH 100
@@ -61,15 +64,20 @@ void buf_str(mt_buf *b, const char *s, size_t n); /* u32 length + bytes */
 /* Encodes `n` values from stack index `first` (a u32 count, then each).
 ** Returns 1, or 0 with a message in `why` ("<path>: <reason>") when a
 ** value cannot cross, passes a limit above, or the running host call is
-** cancelled (checked as it goes; `why` is then "cancelled"). Uses no Lua
-** memory beyond a stack slot or two, and runs no Lua code. */
-int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root);
+** cancelled (checked as it goes; `why` is then "cancelled"). Runs no Lua
+** code. With `functions`, a function crosses as a new handle (handles.h:
+** Lua memory, may raise; the caller drops the handles of a result that
+** does not reach JavaScript); without, it cannot cross and encoding uses
+** no Lua memory beyond a stack slot or two. */
+int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root,
+                 int functions);
 
 /* Pushes a list of values decoded from `data`. Returns the number pushed,
 ** or -1 with a message on the stack when the bytes are malformed, pass a
 ** limit, or a value cannot exist in this Lua (a bigint without integers,
-** a NaN key, two keys that are the same Lua value). May raise (out of
-** memory): call it protected. */
+** a NaN key, two keys that are the same Lua value, a function handle that
+** is not this state's or was released). May raise (out of memory): call
+** it protected. */
 int codec_push(lua_State *L, const uint8_t *data, size_t len);
 
 #endif

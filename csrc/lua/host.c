@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handles.h"
 #include "host.h"
 #include "recursion.h"
 #include "rehook.h"
@@ -19,6 +20,7 @@ typedef struct {
   size_t chunk_len, name_len;
   const uint8_t *args;
   size_t args_len;
+  int call; /* call the function at path `chunk`, or the first argument when it is empty */
   int bad_args; /* the arguments could not be decoded */
   int load_memory; /* compiling the chunk ran out of memory */
 } run_request;
@@ -197,10 +199,103 @@ static int syntax_line(const char *msg, const char *name, size_t name_len) {
   return atoi(msg + name_len + 1);
 }
 
+/* Whether path[0..len) is names joined by dots. */
+static int path_valid(const char *path, size_t len) {
+  int at_start = 1;
+  for (size_t i = 0; i < len; i++) {
+    char c = path[i];
+    int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (c == '.' && !at_start) at_start = 1;
+    else if (alpha || (!at_start && c >= '0' && c <= '9')) at_start = 0;
+    else return 0;
+  }
+  return len > 0 && !at_start;
+}
+
+/* Whether the value at idx has a metatable with field `event`. */
+static int has_meta(lua_State *L, int idx, const char *event) {
+  if (!luaL_getmetafield(L, idx, event)) return 0;
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Pushes the value at the dotted path `r->chunk`, indexing as Lua does
+** (__index runs, under the call's deadline); raises a message that names
+** the path and what is there when a step cannot be indexed or the end
+** cannot be called. */
+static void push_callee(lua_State *L, run_request *r) {
+  const char *path = r->chunk;
+  lua_pushlstring(L, path, r->chunk_len);
+  const char *whole = lua_tostring(L, -1); /* kept below the values, for messages */
+  if (!path_valid(path, r->chunk_len)) {
+    lua_pushfstring(L, "call: \"%s\" is not a name or a dotted path of names", whole);
+    lua_error(L);
+  }
+  const char *seg = path, *end = path + r->chunk_len;
+  for (int first = 1; seg < end; first = 0) {
+    const char *dot = memchr(seg, '.', (size_t)(end - seg));
+    size_t n = (size_t)((dot ? dot : end) - seg);
+    lua_pushlstring(L, seg, n);
+    if (first) {
+      lua_getglobal(L, lua_tostring(L, -1));
+    } else {
+      int t = lua_type(L, -2);
+      if (t != LUA_TTABLE && !has_meta(L, -2, "__index")) {
+        lua_pushlstring(L, path, (size_t)(seg - 1 - path));
+        lua_pushfstring(L, "call: %s: %s is a %s value, not a table", whole, lua_tostring(L, -1), lua_typename(L, t));
+        lua_error(L);
+      }
+      lua_gettable(L, -2);
+    }
+    lua_remove(L, -2); /* the name, or the table indexed */
+    seg += n + 1;
+  }
+  int t = lua_type(L, -1);
+  if (t != LUA_TFUNCTION && !has_meta(L, -1, "__call")) {
+    lua_pushfstring(L, "call: %s is a %s value, not a function", whole, lua_typename(L, t));
+    lua_error(L);
+  }
+  lua_remove(L, -2); /* the path */
+}
+
+/* What mth_call runs: arguments from the request, then the callee. */
+static void push_call(lua_State *L, run_request *r) {
+  int n = codec_push(L, r->args, r->args_len);
+  if (n < 0) {
+    r->bad_args = 1;
+    lua_error(L);
+  }
+  if (r->chunk_len > 0) {
+    push_callee(L, r);
+    lua_insert(L, 1);
+  } else if (n == 0 || lua_type(L, 1) != LUA_TFUNCTION) { /* src/handles.ts sends the function first */
+    r->bad_args = 1;
+    lua_pushliteral(L, "mtint: a handle call without its function");
+    lua_error(L);
+  }
+}
+
+static void write_result(lua_State *L, mt_host *h) {
+  char why[320];
+  buf_reset(&h->out);
+  buf_u8(&h->out, RESULT_OK);
+  if (!codec_encode(L, 1, lua_gettop(L), &h->out, why, sizeof why, "result", 1)) {
+    buf_reset(&h->out);
+    buf_u8(&h->out, RESULT_CONVERT);
+    buf_str(&h->out, why, strlen(why));
+  }
+}
+
 static int protected_run(lua_State *L) {
   run_request *r = lua_touserdata(L, 1);
   mt_host *h = r->w->host;
   lua_settop(L, 0);
+  if (r->call) {
+    push_call(L, r);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    write_result(L, h);
+    return 0;
+  }
   lua_pushliteral(L, "=");
   lua_pushlstring(L, r->name, r->name_len);
   lua_concat(L, 2); /* "=name": error messages say `name:line:` */
@@ -228,14 +323,7 @@ static int protected_run(lua_State *L) {
     return lua_error(L);
   }
   lua_call(L, n, LUA_MULTRET);
-  char why[320];
-  buf_reset(&h->out);
-  buf_u8(&h->out, RESULT_OK);
-  if (!codec_encode(L, 1, lua_gettop(L), &h->out, why, sizeof why, "result")) {
-    buf_reset(&h->out);
-    buf_u8(&h->out, RESULT_CONVERT);
-    buf_str(&h->out, why, strlen(why));
-  }
+  write_result(L, h);
   return 0;
 }
 
@@ -286,7 +374,7 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   /* The error value itself, when it can cross (a table error object). */
   size_t mark = h->out.len;
   char why[320];
-  if (type == LUA_TSTRING || !codec_encode(L, lua_gettop(L), 1, &h->out, why, sizeof why, "error")) {
+  if (type == LUA_TSTRING || !codec_encode(L, lua_gettop(L), 1, &h->out, why, sizeof why, "error", 0)) {
     h->out.len = mark;
     buf_u32(&h->out, 0);
   }
@@ -355,6 +443,7 @@ static void run_here(void *p) {
       mt_deadline_set(w->u, h->seq, wall ? mt_now_ns() + (uint64_t)(timeout_ms * 1e6) : UINT64_MAX,
                       cpu ? (uint64_t)(cpu_limit_ms * 1e6) : 0);
     int top = lua_gettop(L);
+    double mark = handles_mark(L);
     if (mt_cpcall(L, run_protected, &r) != LUA_OK) {
       w->limit_lifted = 0;
       if (mt_call_cancelled(w->u)) { /* a finalizer raised it as the call unwound */
@@ -367,6 +456,8 @@ static void run_here(void *p) {
     }
     lua_settop(L, top);
     w->fail_alloc = 0;
+    /* Handles made for a result that will not reach JavaScript. */
+    if (h->out.oom || h->out.len == 0 || h->out.data[0] != RESULT_OK) handles_drop_since(L, mark);
   }
   mt_call_end(w->u);
   h->seq = 0;
@@ -385,10 +476,41 @@ static void run_here(void *p) {
 MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
                            uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms,
                            double cpu_limit_ms) {
-  run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0}, seq, timeout_ms, cpu_limit_ms};
+  run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0, 0}, seq, timeout_ms, cpu_limit_ms};
   mt_stack_run(w->host->stack, run_here, &c);
   mt_stack_trim(w->host->stack);
   return (uint32_t)w->host->out.len;
+}
+
+/* Calls the function at the dotted path `path` (a global name, or names
+** joined by dots: "game.update") with encoded `args`, as mth_run runs a
+** chunk; an empty path calls the first argument (a function handle).
+** Nothing is compiled. */
+MT_EXPORT uint32_t mth_call(mt_world *w, double seq, const char *path, uint32_t path_len, const uint8_t *args,
+                            uint32_t args_len, double timeout_ms, double cpu_limit_ms) {
+  run_call c = {w, {w, path, "", path_len, 0, args, args_len, 1, 0, 0}, seq, timeout_ms, cpu_limit_ms};
+  mt_stack_run(w->host->stack, run_here, &c);
+  mt_stack_trim(w->host->stack);
+  return (uint32_t)w->host->out.len;
+}
+
+typedef struct {
+  mt_world *w;
+  const double *ids;
+  uint32_t n;
+} release_call;
+
+static void release_here(void *p) {
+  release_call *c = p;
+  for (uint32_t i = 0; i < c->n; i++) handles_release(c->w->host->L, c->ids[i]);
+}
+
+/* Drops the function handles numbered `ids` (src/handles.ts releases them
+** in batches, between calls); returns how many stay live. */
+MT_EXPORT uint32_t mth_release(mt_world *w, const double *ids, uint32_t n) {
+  release_call c = {w, ids, n};
+  mt_stack_run(w->host->stack, release_here, &c);
+  return handles_live(w->host->L);
 }
 
 MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }

@@ -56,6 +56,8 @@ struct mt_host {
   char *trace;    /* traceback taken by the message handler */
   char err_src[256];
   int err_line;
+  double handle_next;     /* the last handle number given (handles.c) */
+  uint32_t handles_live;  /* handles not released */
 };
 
 void sandbox_open(lua_State *L, int full);

@@ -60,7 +60,7 @@ static int h_post(lua_State *L) {
   char why[320];
   lua_settop(L, 1);
   buf_reset(&h->scratch);
-  if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post")) return luaL_error(L, "%s", why);
+  if (!codec_encode(L, 1, 1, &h->scratch, why, sizeof why, "host.post", 0)) return luaL_error(L, "%s", why);
   size_t len = h->scratch.len;
   for (;;) {
     uint64_t since = mt_mailbox_wakes(w->u);
@@ -150,7 +150,7 @@ static int h_call(lua_State *L) {
   const char *name = lua_tostring(L, lua_upvalueindex(2));
   char why[320];
   buf_reset(&h->scratch);
-  if (!codec_encode(L, 1, lua_gettop(L), &h->scratch, why, sizeof why, name)) return luaL_error(L, "%s", why);
+  if (!codec_encode(L, 1, lua_gettop(L), &h->scratch, why, sizeof why, name, 0)) return luaL_error(L, "%s", why);
   buf_reset(&h->reply);
   js_call c = {h, h->scratch.data, (uint32_t)h->scratch.len, fn, 0};
   mt_stack_outside(h->stack, call_outside, &c);
