@@ -258,11 +258,13 @@ int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) { return mt_interrupt_
 static void kick_wait(mt_universe *u, uint32_t index, uint64_t wid, uint32_t handled) {
   mt_slot *s = slot_at(index);
   uint64_t deadline = 0;
+  /* A short spin, then yields: on a busy machine the target may be
+  ** waiting for this very core. */
   for (int spins = 0;; spins++) {
     uint64_t w = atomic_load(&s->word);
     if (word_id(w) != wid || !(w & W_KICKED)) return;
     if (atomic_load(&u->kicks_handled) - handled >= 2) return;
-    if (spins < 512) {
+    if (spins < 16) {
       cpu_relax();
       continue;
     }
