@@ -92,6 +92,7 @@ struct mt_universe {
   _Atomic uint32_t kick_head;  /* stack of kicked slots (push: any thread,
                                   take-all: owner) */
   _Atomic int signal_pending;  /* a kick signal is on its way */
+  _Atomic uint32_t kicks_handled; /* kick handlers finished here (kick_wait) */
   _Atomic int call_kicked;     /* the current call was cancelled: arm_call */
   _Atomic int rearm;           /* the watchdog asks to arm_call again */
   _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
@@ -139,7 +140,11 @@ int mt_tid(void);
 /* Kick machinery (kick.c). */
 void kick_init_once(void);
 void kick_push(mt_universe *u, uint32_t index);
-void kick(mt_universe *u);
+/* Arms here when this thread owns u; returns 1 when a signal must go
+** (kick_signal), 0 when done or not needed. */
+int kick(mt_universe *u);
+/* Sends the kick signal; 1 when one is on its way (sent now or earlier). */
+int kick_signal(mt_universe *u);
 void kick_unblock_here(void);
 void kick_rearm(mt_universe *u, uint64_t handle);
 /* Arms L by a direct store, holding u's arm lock. The caller holds L's

@@ -46,6 +46,7 @@
 **   interrupter, holding the slot's LOCK bit:
 **     1. sets the mode and KICKED in the slot word (one CAS);
 **     2. if it set KICKED, pushes the slot on u->kick_head;
+**   then, after unlocking (the handler may need that lock, runner.c):
 **     3. if signal_pending was 0, sets it and sends the signal.
 **   owner (handler or normal code), mt_process_kicks:
 **     a. clears signal_pending (handler only);
@@ -149,6 +150,7 @@ static void on_kick(int signo, siginfo_t *si, void *context) {
         if (u->holding) u->deferred = 1;
         else mt_process_kicks(u);
       }
+      atomic_fetch_add(&u->kicks_handled, 1);
     }
   }
   errno = saved_errno;
@@ -221,8 +223,9 @@ void mt_kicks_release(mt_universe *u) {
   }
 }
 
-static void send_kick(mt_universe *u, uint64_t handle) {
-  if (kick_signo == 0 || atomic_exchange(&u->signal_pending, 1)) return;
+static int send_kick(mt_universe *u, uint64_t handle) {
+  if (kick_signo == 0) return 0;
+  if (atomic_exchange(&u->signal_pending, 1)) return 1;
   siginfo_t si;
   memset(&si, 0, sizeof si);
   si.si_signo = kick_signo;
@@ -230,19 +233,25 @@ static void send_kick(mt_universe *u, uint64_t handle) {
   si.si_pid = self_pid;
   si.si_uid = getuid();
   si.si_value.sival_ptr = (void *)(uintptr_t)handle;
-  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, atomic_load(&u->owner_tid), kick_signo, &si) != 0)
-    atomic_store(&u->signal_pending, 0); /* queue full: the next kick retries */
+  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, atomic_load(&u->owner_tid), kick_signo, &si) == 0) return 1;
+  atomic_store(&u->signal_pending, 0); /* queue full or thread gone: the next kick retries */
+  return 0;
 }
 
-/* Called with a slot of `u` locked, so the owner thread is alive. */
-void kick(mt_universe *u) {
-  if (atomic_load_explicit(&u->hosted, memory_order_relaxed) && atomic_load(&u->call_seq) == 0) return; /* mt_call_begin arms */
+/* Called with a slot of `u` locked, so the state is alive. */
+int kick(mt_universe *u) {
+  if (atomic_load_explicit(&u->hosted, memory_order_relaxed) && atomic_load(&u->call_seq) == 0) return 0; /* mt_call_begin arms */
   if (atomic_load(&u->owner_tid) == mt_tid()) { /* the owner interrupts its own universe */
     mt_process_kicks(u);
-    return;
+    return 0;
   }
-  send_kick(u, universe_handle(u));
+  return 1;
 }
+
+/* After kick() returned 1, with or without the slot lock: a signal that
+** reaches a thread that has gone (the call fails) or stopped owning `u`,
+** or a `u` closed or reused meanwhile, is dropped by the handler's checks. */
+int kick_signal(mt_universe *u) { return send_kick(u, universe_handle(u)); }
 
 /* From the watchdog, without a slot lock: `u` may have closed since it
 ** checked `handle`, and the owner thread may be gone. A signal to a thread

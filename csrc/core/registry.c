@@ -11,6 +11,7 @@
 ** Slots live in chunks that are never freed, so a stale id never leads to
 ** freed memory: the worst it can do is fail the id comparison.
 */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -235,15 +236,55 @@ uint32_t mt_pending_count(mt_universe *u) {
 
 int mt_interrupt(uint64_t id, mt_mode mode, mt_mode *was) { return mt_interrupt_from(NULL, id, mode, was); }
 
+/* Long enough for a thread blocked in a wait to be scheduled on a loaded
+** machine (measured: up to 36 ms at load 23 on 2 cores; ~10 us quiet). */
+#define KICK_WAIT_NS 20000000u
+
+/* The rock arms the target before interrupt() returns (lua_sethook from
+** the interrupting thread), and scripts rely on the order: interrupt, then
+** send a message, and the target's blocking receive raises before it takes
+** the message (mtmsg's nextmsg calls back into Lua, where the armed call
+** hook stops it; the message stays in the buffer). Direct arming keeps
+** that order by itself; a signal (LuaJIT) arms in the target's handler,
+** after the interrupter returned, so the interrupter waits for it. Done
+** when the owner took the kick (KICKED cleared, or the slot changed
+** hands); when two handlers finished since before the push without
+** taking it (the first may have started before the push; one that drops
+** it could not prove it runs the state, and the watchdog re-sends); or
+** after KICK_WAIT_NS (a descheduled target). Drop-in universes only: a
+** host (JavaScript) must never block that long, and its calls and
+** messages go through mtint, which sees pending requests. Without locks: the slot and
+** the universe outlive any id (their memory is never freed). */
+static void kick_wait(mt_universe *u, uint32_t index, uint64_t wid, uint32_t handled) {
+  mt_slot *s = slot_at(index);
+  uint64_t deadline = 0;
+  /* A short spin, then yields: on a busy machine the target may be
+  ** waiting for this very core. */
+  for (int spins = 0;; spins++) {
+    uint64_t w = atomic_load(&s->word);
+    if (word_id(w) != wid || !(w & W_KICKED)) return;
+    if (atomic_load(&u->kicks_handled) - handled >= 2) return;
+    if (spins < 16) {
+      cpu_relax();
+      continue;
+    }
+    uint64_t now = mt_now_ns();
+    if (deadline == 0) deadline = now + KICK_WAIT_NS;
+    else if (now > deadline) return;
+    sched_yield();
+  }
+}
+
 int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mode *was) {
   mt_slot *s;
   uint32_t index;
   if (slot_lock(from, id, &s, &index) != MT_OK) return MT_UNKNOWN;
   mt_universe *u = s->u;
   int arming = atomic_load_explicit(&u->arming, memory_order_relaxed);
+  uint32_t handled = atomic_load(&u->kicks_handled); /* before the push: kick_wait */
   /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
   uint64_t w = atomic_load(&s->word), nw;
-  int push;
+  int push, signalling = 0;
   do {
     nw = (w & ~(uint64_t)W_MODE) | (uint64_t)mode;
     push = mode != MT_NONE && arming != MT_ARM_DIRECT && !(w & W_KICKED);
@@ -263,10 +304,17 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
     }
     if (push) kick_push(u, index);
     mailbox_wake(u);
-    if (arming != MT_ARM_DIRECT) kick(u);
+    if (arming != MT_ARM_DIRECT) signalling = kick(u);
     rearm_schedule(u);
   }
   slot_unlock(s);
+  /* The signal after the unlock: a drop-in's handler takes the main slot's
+  ** lock to prove that it runs the state (kick.c) and gives up after a
+  ** bounded spin, so an interrupter preempted while holding it (a loaded
+  ** machine) made the kick wait for the watchdog's re-send, ms later. */
+  if (signalling && kick_signal(u) && arming == MT_ARM_SIGNAL &&
+      !atomic_load_explicit(&u->hosted, memory_order_relaxed))
+    kick_wait(u, index, word_id(nw), handled);
   return MT_OK;
 }
 
@@ -361,7 +409,7 @@ int interrupt_call_because(uint64_t id, uint64_t seq, mt_cause cause) {
   if (atomic_load(&u->call_seq) == seq) {
     if (atomic_load_explicit(&u->arming, memory_order_relaxed) != MT_ARM_SIGNAL) kick_direct(u, s->L);
     atomic_store(&u->call_kicked, 1);
-    kick(u);
+    if (kick(u)) kick_signal(u);
     /* Kicked again every few ms until the call ends (watchdog.c). */
     mt_deadline_set(u, seq, mt_now_ns() + 5000000u, 0);
   }

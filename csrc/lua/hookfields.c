@@ -34,6 +34,15 @@
 **   frame's trap instead; a store reaches it at its next call or return
 **   (MT_ARM_MASK includes both in drop-in states), and the kick signal
 **   sets the traps.
+** Lua 5.4 still takes a signal too, sent at once rather than after a
+** delay in case the store suffices: the store is seen only at a call or
+** return (luaV_execute tests its local copy of ci->u.l.trap, refreshed
+** from the frame, never L->hookmask), so code that reaches one is stopped
+** by the store within a few us anyway, and delaying the signal would only
+** add the delay to loops that call nothing. Nothing faster is sound for
+** those: the trap lives in a CallInfo union that a C frame reuses for its
+** saved error-function offset, and no cross-thread store can know which
+** one it hits (kick.c).
 ** The offsets are not in any installed header: they are found at attach
 ** by setting distinct hooks on a fresh coroutine with lua_sethook and
 ** looking where the values land, then verified the other way round (a
@@ -131,10 +140,26 @@ void hook_arm_direct(void *ctx, void *L) {
 
 #else
 
+/* LuaJIT: signals only. Its hook is per VM (global_State: hookf,
+** hookcount, hookcstart, and hookmask, which shares its byte with the
+** VM's HOOK_ACTIVE, HOOK_GC, HOOK_PROFILE... bits), and the interpreter
+** never reads hookmask between instructions: lua_sethook makes hooks
+** fire by rewriting the dispatch table (lj_dispatch_update: every entry
+** to lj_vm_inshook, the call entries to lj_vm_callhook, the returns to
+** lj_vm_rethook) and aborts a trace being recorded (lj_trace_abort);
+** compiled code checks neither. A store of the fields alone is never
+** seen. Rewriting the table from another thread races the owner's own
+** rewrites (the JIT's recorder switches it to lj_vm_record and back),
+** leaving a table that disagrees with g->dispatchmode, or a recording
+** that misses instructions and compiles a wrong trace; and the mask's
+** read-modify-write can drop the VM's own bits. The rock does exactly
+** this (lua_sethook from the interrupting thread). The one context
+** LuaJIT supports for an asynchronous lua_sethook is a signal handler on
+** the thread that runs it (luajit.c's SIGINT), which is what kick.c does. */
 int hookfields_find(mt_hookfields *hf, lua_State *co, size_t span) {
   (void)co;
   (void)span;
-  hf->ok = 0; /* one hook per VM, and a mask the VM shares with its own bits */
+  hf->ok = 0;
   return 0;
 }
 
