@@ -401,6 +401,7 @@ MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 
 static void close_here(void *p) {
   mt_world *w = p;
+  w->closing = 1;
   lua_close(w->host->L); /* the sentinel detaches the world on the way */
 }
 
