@@ -16,7 +16,6 @@ const hasClose = (lua: LuaVersion) => lua !== "5.1" && lua !== "luajit";
 
 export const cases: HostileCase[] = [{
   name: "a finalizer that loops during a collection inside a call is cancelled",
-  todo: "h1 (hooks off): finalizers run with hooks off, so the cancellation's hook never fires in them",
   timeout: 20_000,
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
@@ -25,7 +24,6 @@ export const cases: HostileCase[] = [{
   },
 }, {
   name: "close() resolves when a finalizer loops at close",
-  todo: "h1 (hooks off): lua_close runs the looping finalizer with hooks off; close() gives up after grace",
   timeout: 20_000,
   async run(lua) {
     const w = await LuaWorker.create({ lua });
