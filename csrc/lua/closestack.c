@@ -13,9 +13,16 @@
 ** LuaJIT throws out of its finalizer loop. So on 5.2 and 5.3 the allocator
 ** never refuses the main stack's growth while the state closes. Each
 ** growth at least doubles the stack, and Lua stops it at LUAI_MAXSTACK
-** slots (16 MiB), so this lifts the limit by at most that much. (Past
-** that, Lua stops growing the stack altogether: over a million failing
-** finalizers alive at close would still overflow it, as in stock Lua.)
+** slots (16 MiB), so this lifts the limit by at most that much.
+**
+** Past LUAI_MAXSTACK Lua grows the stack no more, and each further failing
+** finalizer still writes a slot past its end: a million objects with a
+** failing finalizer crash stock 5.2 at exit (and crashed a worker here).
+** So the block that Lua asks for at that size gets room behind it for one
+** slot per finalizer that may still run: lua_close runs the finalizers of
+** the objects alive as it began, each of which takes 32 bytes or more, so
+** half the memory then in use bounds it. The room is address space that
+** the kernel commits only as the slots are written.
 **
 ** The stack's block is found without Lua's private headers: while a new
 ** coroutine is probed (world.c), the word of its lua_State that holds the
@@ -63,6 +70,13 @@ void closestack_find(mt_world *w, lua_State *co, size_t len) {
   if (probed_word(w, co, len, before) == off) w->stack_offset = off;
 }
 
+size_t closestack_room(const mt_world *w, size_t nsize) {
+  /* A slot takes at least 8 bytes: from this request on, the stack is at
+  ** or near LUAI_MAXSTACK slots. */
+  if (nsize < (size_t)LUAI_MAXSTACK * 8) return nsize;
+  return nsize + w->close_used / 2 + 4096;
+}
+
 int closestack_is_main(const mt_world *w, const void *ptr) {
   if (w->stack_offset == 0) return 0;
   void *word;
@@ -80,6 +94,11 @@ void closestack_find(mt_world *w, lua_State *co, size_t len) {
 int closestack_is_main(const mt_world *w, const void *ptr) {
   (void)w, (void)ptr;
   return 0;
+}
+
+size_t closestack_room(const mt_world *w, size_t nsize) {
+  (void)w;
+  return nsize;
 }
 
 #endif

@@ -437,6 +437,7 @@ MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 static void close_here(void *p) {
   mt_world *w = p;
   w->closing = 1;
+  w->close_used = atomic_load_explicit(&w->meter.used, memory_order_relaxed);
   lua_close(w->host->L); /* the sentinel detaches the world on the way */
 }
 

@@ -77,7 +77,8 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   /* While the state closes, the main stack must be able to grow (closestack.c). */
-  if (nsize > old && !(w->closing && ptr != NULL && closestack_is_main(w, ptr))) {
+  int closing_stack = w->closing && ptr != NULL && nsize > old && closestack_is_main(w, ptr);
+  if (nsize > old && !closing_stack) {
     if (w->fail_alloc ||
         (w->watch_seq != 0 && atomic_load_explicit(w->cancel_word, memory_order_relaxed) == w->watch_seq))
       return NULL;
@@ -87,7 +88,9 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     }
   }
-  void *p = w->pooled ? pooled_realloc(w, ptr, old, nsize) : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
+  void *p = closing_stack && w->pooled && old > POOL_MAX ? realloc(ptr, closestack_room(w, nsize))
+            : w->pooled                                  ? pooled_realloc(w, ptr, old, nsize)
+                                                         : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
   if (p != NULL) meter_grew(&w->meter, used - old + nsize, nsize > old);
   return p;
 }

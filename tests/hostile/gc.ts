@@ -129,6 +129,19 @@ export const cases: HostileCase[] = [{
     await expectCloses(w);
   },
 }, {
+  // The same past LUAI_MAXSTACK, where Lua grows the stack no more: a million objects with a failing
+  // finalizer (73 MB, no memory limit) segfaulted the worker at close, as they crash stock lua5.2 at
+  // exit. 5.2 only (5.3 is the same code), for the time it takes.
+  name: "a million finalizers that fail as the state closes do not write past the stack",
+  versions: ["5.2"],
+  timeout: 120_000,
+  async run(lua) {
+    const w = await LuaWorker.create({ lua });
+    await w.run(`local mt = { __gc = function() error("x") end } keep = {}
+      for i = 1, 1003000 do keep[i] = setmetatable({}, mt) end`);
+    await w.close({ grace: 60_000 });
+  },
+}, {
   name: "a finalizer's error raised by mtint's own allocation around the script is that error, not out of memory",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
