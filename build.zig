@@ -68,6 +68,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/hostlib.c",
     "csrc/lua/host.c",
     "csrc/lua/pool.c",
+    "csrc/lua/closestack.c",
 };
 
 // Only in libmtint_lua.so: the run-time binding of the Lua API.

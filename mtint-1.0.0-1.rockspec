@@ -40,6 +40,7 @@ build = {
         "csrc/core/universe.c",
         "csrc/core/watchdog.c",
         "csrc/lua/allowlist.c",
+        "csrc/lua/closestack.c",
         "csrc/lua/codec.c",
         "csrc/lua/compat.c",
         "csrc/lua/coro.c",

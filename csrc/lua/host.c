@@ -29,8 +29,14 @@ typedef struct {
   int flags;
 } create_request;
 
+/* The registry slot that carries an error raised outside the script's own
+** pcall to the protected call that reports it (report_outer). */
+static int outer_error_key;
+
 static int open_protected(lua_State *L) {
   create_request *c = lua_touserdata(L, 1);
+  lua_pushboolean(L, 0);
+  mt_setregistry(L, &outer_error_key);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
   recursion_limits_install(L);
   hostlib_open(L);
@@ -380,6 +386,34 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   }
 }
 
+typedef struct {
+  mt_world *w;
+  int status;
+  run_request *r;
+} outer_error;
+
+static int classify_outer(lua_State *L) {
+  outer_error *e = lua_touserdata(L, 1);
+  mt_getregistry(L, &outer_error_key);
+  classify(e->w, L, e->status, e->r);
+  return 0;
+}
+
+/* An error raised in run_protected outside the script's pcall: a finalizer
+** that failed in a collection step of one of its allocations (stock Lua
+** raises those from the allocation). Reported as the error it is, under
+** protection: its value goes through a registry slot made at create, and
+** storing into an existing slot allocates nothing. 0 if that failed too. */
+static int report_outer(mt_world *w, lua_State *L, int status, run_request *r) {
+  mt_setregistry(L, &outer_error_key);
+  outer_error e = {w, status, r};
+  int ok = mt_cpcall(L, classify_outer, &e) == LUA_OK;
+  if (!ok) lua_pop(L, 1);
+  lua_pushboolean(L, 0);
+  mt_setregistry(L, &outer_error_key);
+  return ok;
+}
+
 /* The whole call, under mt_cpcall: the inner lua_pcall runs the chunk
 ** with msgh; classifying its error and collecting after an out-of-memory
 ** error can raise too (a number error converted to text, a finalizer). */
@@ -444,11 +478,12 @@ static void run_here(void *p) {
                       cpu ? (uint64_t)(cpu_limit_ms * 1e6) : 0);
     int top = lua_gettop(L);
     double mark = handles_mark(L);
-    if (mt_cpcall(L, run_protected, &r) != LUA_OK) {
+    int status = mt_cpcall(L, run_protected, &r);
+    if (status != LUA_OK) {
       w->limit_lifted = 0;
       if (mt_call_cancelled(w->u)) { /* a finalizer raised it as the call unwound */
         classify(w, L, LUA_ERRMEM, &r);
-      } else {
+      } else if (status == LUA_ERRMEM || !report_outer(w, L, status, &r)) {
         static const char msg[] = "not enough memory";
         write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
         buf_u32(&h->out, 0);
@@ -517,6 +552,8 @@ MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 
 static void close_here(void *p) {
   mt_world *w = p;
+  w->closing = 1;
+  w->close_used = atomic_load_explicit(&w->meter.used, memory_order_relaxed);
   lua_close(w->host->L); /* the sentinel detaches the world on the way */
 }
 

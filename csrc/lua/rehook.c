@@ -27,9 +27,7 @@
 ** it flip inside a hook and proving that setting it lets a nested hook
 ** fire; when that fails, nothing is stored and the README's table says so.
 **
-** LuaJIT keeps the bit in the global state's hook mask (HOOK_ACTIVE), which
-** the VM rewrites around every hook and finalizer with read-modify-writes:
-** not done there (see the README).
+** LuaJIT keeps the bit in the global state's hook mask: see below.
 */
 #include <string.h>
 
@@ -129,10 +127,132 @@ void rehook_cancelled(mt_world *w, lua_State *L) {
   *((volatile unsigned char *)L + offset) = 1;
 }
 #else
-void rehook_probe(lua_State *L) { (void)L; }
+/*
+** LuaJIT turns hooks off with the HOOK_ACTIVE bit (0x10) of the global
+** state's hook mask (lj_obj.h), set around every hook (lj_dispatch.c
+** callhook) and finalizer (lj_gc.c hook_entergc), cleared when they return
+** and restored by every pcall an error unwinds to (lua_pcall, lua_cpcall,
+** gc_call_finalizer's hook_restore, lj_err.c for pcall frames). The
+** global state lies right after the main lua_State in one block (GG_State),
+** at an offset that is not public: rehook_probe finds the mask's byte by
+** setting hook masks and watching the low bits follow, seeing 0x10 inside
+** a hook, and proving that clearing it there lets a nested hook fire.
+**
+** Why clearing it is sound: the VM's instruction hook then decrements the
+** count and calls the hook (callhook), which sets the bit again before
+** calling mt_hook; mt_hook raises the cancellation, so hooks never nest
+** more than one level at a time (a handler mtint runs from the hook is
+** itself under the bit, and a nested hook there raises at once: hook.c's
+** hook_depth). The error unwinds through the handler or finalizer to a
+** pcall, which restores the mask it saved. The store is one byte, from the
+** owner thread or its kick handler (the same thread): a read-modify-write
+** of the VM that it interrupts may undo it, and the watchdog re-arms every
+** 5 ms. Compiled traces never look at hooks; workers run with the JIT off
+** unless asked for.
+*/
+#define HOOK_EVENTS 0x0f
+#define HOOK_ACTIVE_BIT 0x10
+#define PROBE_SPAN 1024 /* bytes after the main lua_State: inside GG_State */
+
+static _Atomic int hookmask_offset = -1;
+
+typedef struct {
+  unsigned char inside[PROBE_SPAN];
+  int candidate; /* the byte under test, or -1 while taking a snapshot */
+  int nested;
+  int depth;
+} probe;
+
+static _Thread_local probe *probing;
+
+static int push_lua_function(lua_State *L) {
+  return mt_loadtext(L, "local a = 1 a = a + 1 return a", 30, "=rehook") == LUA_OK;
+}
+
+static void probe_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  probe *p = probing;
+  if (p->depth > 0) { /* nested: hooks were back on */
+    p->nested = 1;
+    return;
+  }
+  if (p->candidate < 0) {
+    memcpy(p->inside, (unsigned char *)L, PROBE_SPAN);
+    lua_sethook(L, NULL, 0, 0);
+    return;
+  }
+  volatile unsigned char *byte = (unsigned char *)L + p->candidate;
+  unsigned char saved = *byte;
+  *byte = saved & ~HOOK_ACTIVE_BIT;
+  p->depth++;
+  if (push_lua_function(L)) {
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+  }
+  p->depth--;
+  *byte = saved;
+  lua_sethook(L, NULL, 0, 0);
+}
+
+static void run_hooked(lua_State *L) {
+  if (!push_lua_function(L)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_sethook(L, probe_hook, LUA_MASKCOUNT, 1);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  lua_sethook(L, NULL, 0, 0);
+}
+
+/* The byte of [L, L + PROBE_SPAN) whose low four bits follow lua_sethook's
+** mask, -1 if none or several. */
+static int follows_mask(lua_State *L, const unsigned char *off) {
+  static const int masks[] = {LUA_MASKCOUNT, LUA_MASKCALL | LUA_MASKRET, LUA_MASKLINE | LUA_MASKCOUNT};
+  unsigned char on[3][PROBE_SPAN];
+  for (int m = 0; m < 3; m++) {
+    lua_sethook(L, probe_hook, masks[m], 1 << 30);
+    memcpy(on[m], (unsigned char *)L, PROBE_SPAN);
+  }
+  lua_sethook(L, NULL, 0, 0);
+  int found = -1;
+  for (int i = 0; i < PROBE_SPAN; i++) {
+    if ((off[i] & (HOOK_EVENTS | HOOK_ACTIVE_BIT)) != 0) continue;
+    int follows = 1;
+    for (int m = 0; m < 3 && follows; m++) follows = on[m][i] == (off[i] | masks[m]);
+    if (!follows) continue;
+    if (found >= 0) return -1;
+    found = i;
+  }
+  return found;
+}
+
+void rehook_probe(lua_State *L) {
+  mt_world *w = world_of(L);
+  if (atomic_load(&hookmask_offset) >= 0 || w == NULL || w->main != L || lua_gethook(L) != NULL) return;
+  probe p;
+  memset(&p, 0, sizeof p);
+  p.candidate = -1;
+  probing = &p;
+  unsigned char off[PROBE_SPAN];
+  memcpy(off, (unsigned char *)L, PROBE_SPAN);
+  int found = follows_mask(L, off);
+  if (found >= 0) {
+    run_hooked(L); /* inside a count hook: the mask with HOOK_ACTIVE */
+    if (p.inside[found] == (off[found] | LUA_MASKCOUNT | HOOK_ACTIVE_BIT)) {
+      p.candidate = found;
+      run_hooked(L);
+      if (p.nested) atomic_store(&hookmask_offset, found);
+    }
+  }
+  probing = NULL;
+}
 
 void rehook_cancelled(mt_world *w, lua_State *L) {
-  (void)w;
-  (void)L;
+  (void)L; /* one mask for every coroutine: the global state's */
+  int offset = atomic_load_explicit(&hookmask_offset, memory_order_relaxed);
+  if (offset < 0 || w->main == NULL || !mt_call_cancelled(w->u)) return;
+  volatile unsigned char *mask = (unsigned char *)w->main + offset;
+  *mask = *mask & ~HOOK_ACTIVE_BIT;
 }
 #endif

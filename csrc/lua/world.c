@@ -76,7 +76,9 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     else w->orig_alloc(w->orig_ud, ptr, osize, 0);
     return NULL;
   }
-  if (nsize > old) {
+  /* While the state closes, the main stack must be able to grow (closestack.c). */
+  int closing_stack = w->closing && ptr != NULL && nsize > old && closestack_is_main(w, ptr);
+  if (nsize > old && !closing_stack) {
     if (w->fail_alloc ||
         (w->watch_seq != 0 && atomic_load_explicit(w->cancel_word, memory_order_relaxed) == w->watch_seq))
       return NULL;
@@ -86,7 +88,9 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     }
   }
-  void *p = w->pooled ? pooled_realloc(w, ptr, old, nsize) : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
+  void *p = closing_stack && w->pooled && old > POOL_MAX ? realloc(ptr, closestack_room(w, nsize))
+            : w->pooled                                  ? pooled_realloc(w, ptr, old, nsize)
+                                                         : w->orig_alloc(w->orig_ud, ptr, osize, nsize);
   if (p != NULL) meter_grew(&w->meter, used - old + nsize, nsize > old);
   return p;
 }
@@ -131,7 +135,6 @@ static void probe_thread_size(mt_world *w, lua_State *L) {
   w->probe.n = 0;
   lua_setallocf(L, probe_alloc, w);
   lua_State *co = lua_newthread(L);
-  lua_setallocf(L, world_alloc, w);
   for (int i = 0; i < w->probe.n; i++) {
     char *p = w->probe.ptr[i];
     if ((char *)co >= p && (char *)co < p + w->probe.size[i]) {
@@ -139,6 +142,8 @@ static void probe_thread_size(mt_world *w, lua_State *L) {
       w->thread_offset = (size_t)((char *)co - p);
     }
   }
+  if (w->thread_size != (size_t)-1) closestack_find(w, co, w->thread_size - w->thread_offset);
+  lua_setallocf(L, world_alloc, w);
   if (w->thread_size != (size_t)-1) hookfields_find(&w->hookfields, co, w->thread_size - w->thread_offset);
   lua_pop(L, 1);
   if (w->track_runner && w->main != NULL) runner_find(w, w->main, w->thread_size - w->thread_offset);

@@ -48,6 +48,11 @@ typedef struct mt_world {
   /* A coroutine's memory block: its size, and where the lua_State starts in
   ** it. Measured at attach by creating one (see probe_thread_size). */
   size_t thread_size, thread_offset;
+  /* Where a lua_State holds its stack's block (closestack.c); 0 if not
+  ** found or not needed. */
+  size_t stack_offset;
+  int closing;          /* lua_close is running */
+  size_t close_used;    /* bytes in use as it began */
 
   mt_meter meter;      /* used, peak, allocations, limit: written by the
                           owner, read anywhere */
@@ -126,6 +131,14 @@ void hook_arm_direct(void *ctx, void *L);
 /* Records the calling thread as the one running w's state, when it is a
 ** new one (runner.c). Cheap when unchanged. */
 void world_runner(mt_world *w);
+/* closestack.c: finds stack_offset while world.c probes coroutine `co`
+** (whose lua_State spans `len` bytes), with the probe allocator set. */
+void closestack_find(mt_world *w, lua_State *co, size_t len);
+/* Whether `ptr` is the main thread's stack block (5.2 and 5.3 only). */
+int closestack_is_main(const mt_world *w, const void *ptr);
+/* The bytes to allocate when the main stack grows to `nsize` while the
+** state closes: nsize, plus room past it near LUAI_MAXSTACK. */
+size_t closestack_room(const mt_world *w, size_t nsize);
 /* Finds w->stackref on main state L, while L runs on this thread, inside
 ** a protected call; `span` bytes of L are readable (runner.c). */
 void runner_find(mt_world *w, lua_State *L, size_t span);

@@ -74,10 +74,6 @@ export const cases: HostileCase[] = [{
 }, {
   name: "LuaJIT: a callback that never returns is cancelled, in every standard function that takes one",
   versions: ["luajit"],
-  todo:
-    "open since main merged h1/h2/h3/h6 (it passed before): in one worker, after earlier cancelled callbacks, a later " +
-    "looping callback is not cancelled on LuaJIT (seen: a looping __tostring after a never-ending load reader; each " +
-    "passes in a fresh worker)",
   timeout: 60_000,
   run: everyCallback,
 }, {
