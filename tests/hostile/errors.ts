@@ -46,7 +46,7 @@ export const cases: HostileCase[] = [{
     for (
       const value of [
         "print",
-        "coroutine.create(print)",
+        "coroutine.create(function() end)",
         "{ f = print }",
         "io and io.stdout or newproxy and newproxy()",
       ]
