@@ -427,18 +427,26 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   buf_reset(&h->scratch);
 }
 
+/* Collections after an out-of-memory error, at most (see run_protected). */
+#define COLLECT_TRIES 64
+
+static int collect(lua_State *L) {
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return 0;
+}
+
 /* The whole call, under mt_cpcall: the inner lua_pcall runs the chunk
-** with msgh; classifying its error and collecting after an out-of-memory
-** error can raise too (a number error converted to text, a finalizer). */
+** with msgh; classifying its error can raise too (out of memory). */
 static int run_protected(lua_State *L) {
   run_request *r = lua_touserdata(L, 1);
   mt_world *w = r->w;
   lua_settop(L, 0);
+  lua_pushcfunction(L, collect); /* 1: pushed now, while there is memory */
   lua_pushcfunction(L, msgh);
   lua_pushcfunction(L, protected_run);
   lua_pushlightuserdata(L, r);
   w->watch_seq = w->host->seq;
-  int status = lua_pcall(L, 1, 0, 1);
+  int status = lua_pcall(L, 1, 0, 2);
   w->watch_seq = 0;
   /* A cancelled call rejects even if the script caught the cancellation
   ** and returned before the hook could raise it again. */
@@ -447,12 +455,28 @@ static int run_protected(lua_State *L) {
   /* Lua 5.1 and LuaJIT have no emergency collection: after an allocation
   ** failed at the limit the state stays full until someone collects, also
   ** when the script caught the error and returned (the next call would
-  ** fail), and collecting may itself need a little memory (to shrink the
-  ** string table). */
+  ** fail). The finalizers that run are the script's code: under the limit
+  ** and the call's deadline (a cancellation fails allocations again); an
+  ** error of theirs is dropped (the call has its result), unless it is the
+  ** cancellation. A finalizer's error stops the collection after the
+  ** sweep, and what it allocated stays until the next one: so again, as
+  ** long as finalizers fail (a bounded number of times: they may breed).
+  ** Collecting first frees, then shrinks the string table: a shrink that
+  ** fails at the limit is skipped, nothing is lost. */
   if ((status == LUA_ERRMEM || r->load_memory || w->refused) && !mt_call_cancelled(w->u)) { /* a cancelled call runs no finalizers */
-    w->limit_lifted = 1;
-    lua_gc(L, LUA_GCCOLLECT, 0);
-    w->limit_lifted = 0;
+    w->watch_seq = w->host->seq;
+    for (int tries = 0; tries < COLLECT_TRIES; tries++) {
+      lua_pushvalue(L, 1);
+      int collected = lua_pcall(L, 0, 0, 0);
+      w->fail_alloc = 0;
+      if (collected == LUA_OK) break;
+      lua_pop(L, 1);
+      if (mt_call_cancelled(w->u)) {
+        classify(w, L, collected, r);
+        break;
+      }
+    }
+    w->watch_seq = 0;
   }
   return 0;
 }
