@@ -67,6 +67,9 @@ const utf8 = new TextEncoder();
 // fatal: the C side sends only valid UTF-8 as a string; ignoreBOM: a
 // leading U+FEFF is part of the value.
 const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// Messages, chunk names and tracebacks are text for people, made of the
+// bytes Lua had: what is not UTF-8 reads as U+FFFD.
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A message for whatever was thrown; never throws itself. */
 export function messageOf(err: unknown): string {
@@ -417,6 +420,15 @@ export class Reader {
   string(): string {
     const n = this.u32();
     const s = text.decode(this.bytes.subarray(this.#pos, this.#pos + n));
+    this.#pos += n;
+    return s;
+  }
+
+  /** A string of a record (a message, a traceback): bytes that are not
+   * UTF-8 read as U+FFFD. */
+  text(): string {
+    const n = this.u32();
+    const s = lenient.decode(this.bytes.subarray(this.#pos, this.#pos + n));
     this.#pos += n;
     return s;
   }

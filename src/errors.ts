@@ -60,7 +60,7 @@ export interface LuaErrorDetails {
   /** See {@link LuaError.traceback}. */
   traceback: string;
   /** See {@link LuaError.value}. */
-  value: LuaValue;
+  value: LuaValue | undefined;
 }
 
 /** A Lua syntax error, runtime error, or out-of-memory error. */
@@ -73,8 +73,13 @@ export class LuaError extends Error {
   readonly line: number;
   /** Lua's traceback at the error. */
   readonly traceback: string;
-  /** The error value: the message string, or the table or other value given to error(). */
-  readonly value: LuaValue;
+  /** The error value as it crosses (see the README's value table): the
+   * string, number, boolean, nil (`null`) or table given to error();
+   * bytes that are not UTF-8 as a `Uint8Array` (the message then shows
+   * them as U+FFFD). `undefined` when it cannot cross (a function,
+   * coroutine, userdata, a table holding one, a string longer than
+   * `MAX_BYTES`): the message says what it was. */
+  readonly value: LuaValue | undefined;
 
   /** An error with `message` and its details. */
   constructor(message: string, details: LuaErrorDetails) {

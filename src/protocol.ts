@@ -38,6 +38,10 @@ export const MODE_NONE = 0, MODE_ONCE = 1, MODE_ALWAYS = 2;
  * (csrc/core/mtint_core.h): no such live id, or out of memory / too large. */
 export const STATUS_UNKNOWN = -1, STATUS_FULL = -2;
 
+/** How an error record gives the error value (csrc/lua/host.h): it is the
+ * message; a list of one value follows; it cannot cross. */
+export const ERROR_VALUE_MESSAGE = 0, ERROR_VALUE_ENCODED = 1, ERROR_VALUE_NONE = 2;
+
 /** What the worker's host-function callback returns (csrc/lua/host.h). */
 export const HOST_CALL_OK = 0, HOST_CALL_ERROR = 1, HOST_CALL_WAIT = 2;
 /** First byte of an answer to a script waiting on a caller's function (csrc/lua/host.h). */

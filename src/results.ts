@@ -11,6 +11,8 @@ import {
   CAUSE_CPU,
   CAUSE_DEADLINE,
   CAUSE_HOST,
+  ERROR_VALUE_ENCODED,
+  ERROR_VALUE_MESSAGE,
   RESULT_CANCELLED,
   RESULT_CONVERT,
   RESULT_ERROR,
@@ -47,22 +49,27 @@ export function decodeResult(bytes: Uint8Array, call: ResultContext, functions?:
       throw new MtintError("interrupted", detail, { cause });
     }
   }
-  const message = r.string();
+  const message = r.text();
   if (kind === RESULT_CONVERT) throw new TypeError(message);
-  const chunk = r.string();
+  const chunk = r.text();
   const line = r.i32();
-  const traceback = r.string();
+  const traceback = r.text();
   if (kind === RESULT_CANCELLED) {
     const { cause, detail } = cancellation(r.u8(), call);
     throw new MtintError("interrupted", detail, { cause, traceback });
   }
   if (kind === RESULT_INTERRUPTED) throw new MtintError("interrupted", undefined, { traceback }); // mtint.interrupt
-  const values = decodeList(bytes, r.pos);
   const code: LuaErrorCode = kind === RESULT_SYNTAX ? "syntax" : kind === RESULT_MEMORY ? "memory" : "runtime";
   if (kind !== RESULT_ERROR && kind !== RESULT_SYNTAX && kind !== RESULT_MEMORY) {
     throw new Error(`mtint: unknown result kind ${kind}`);
   }
-  throw new LuaError(message, { code, chunk, line, traceback, value: values.length ? values[0] : message });
+  const form = r.u8();
+  const value = form === ERROR_VALUE_MESSAGE
+    ? message
+    : form === ERROR_VALUE_ENCODED
+    ? decodeList(bytes, r.pos)[0]
+    : undefined;
+  throw new LuaError(message, { code, chunk, line, traceback, value });
 }
 
 /** Why a cancelled call stopped: the cause the main thread recorded when it

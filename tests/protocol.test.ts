@@ -35,6 +35,7 @@ family(host, "FLAG_");
 family(host, "RESULT_");
 family(host, "HOST_CALL_");
 family(host, "ANSWER_");
+family(host, "ERROR_VALUE_");
 family(codec, "TAG_");
 family(codec, "CODEC_MAX_", (c) => c.slice("CODEC_".length));
 family(handles, "HANDLES_MAX", () => "MAX_HANDLES");

@@ -79,7 +79,7 @@ typedef struct {
   size_t why_len;
 } encoder;
 
-static int utf8_valid(const unsigned char *s, size_t n) {
+int codec_utf8_valid(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
     unsigned c = s[i];
@@ -231,7 +231,7 @@ static int encode_value(encoder *e, int idx, int depth) {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
       if (n > CODEC_MAX_BYTES) return fail(e, "a string longer than " STR(CODEC_MAX_BYTES) " bytes (the limit)");
-      buf_u8(e->out, utf8_valid((const unsigned char *)s, n) ? TAG_STR : TAG_BYTES);
+      buf_u8(e->out, codec_utf8_valid((const unsigned char *)s, n) ? TAG_STR : TAG_BYTES);
       buf_str(e->out, s, n);
       return 1;
     }

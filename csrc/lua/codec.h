@@ -72,6 +72,9 @@ void buf_str(mt_buf *b, const char *s, size_t n); /* u32 length + bytes */
 int codec_encode(lua_State *L, int first, int n, mt_buf *out, char *why, size_t why_len, const char *root,
                  int functions);
 
+/* 1 when the bytes are valid UTF-8 (what crosses as a string), else 0. */
+int codec_utf8_valid(const unsigned char *s, size_t n);
+
 /* Pushes a list of values decoded from `data`. Returns the number pushed,
 ** or -1 with a message on the stack when the bytes are malformed, pass a
 ** limit, or a value cannot exist in this Lua (a bigint without integers,

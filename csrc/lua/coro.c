@@ -1,5 +1,6 @@
 /*
-** Wrappers around coroutine.resume and coroutine.wrap, for two reasons:
+** Wrappers around coroutine.resume, coroutine.wrap and (5.4)
+** coroutine.close, which runs the coroutine's __close handlers in it:
 **
 ** - LuaJIT has one hook per VM. A request for a suspended coroutine is
 **   armed just before that coroutine runs, so it fails on its very next
@@ -109,6 +110,16 @@ static int wrapped(lua_State *L) {
   return call_original(L, co, 1);
 }
 
+#if LUA_VERSION_NUM >= 504
+/* close(co) runs co's pending __close handlers in co: on the chain, so
+** that a cancellation arms co's hook too. */
+static int close_coroutine(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  return call_original(L, co, 0);
+}
+#endif
+
 /* wrap(f): the original's closure, whose first upvalue is its coroutine. */
 static int wrap(lua_State *L) {
 #if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
@@ -143,5 +154,10 @@ void coro_install(lua_State *L) {
   lua_getfield(L, -1, "wrap");
   lua_pushcclosure(L, wrap, 1);
   lua_setfield(L, -2, "wrap");
+#if LUA_VERSION_NUM >= 504
+  lua_getfield(L, -1, "close");
+  lua_pushcclosure(L, close_coroutine, 1);
+  lua_setfield(L, -2, "close");
+#endif
   lua_pop(L, 1);
 }

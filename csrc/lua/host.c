@@ -172,8 +172,9 @@ static int msgh(lua_State *L) {
   mt_world *w = world_of(L);
   mt_host *h = w->host;
   w->limit_lifted = 1; /* a traceback must not fail at the memory limit */
-  const char *msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
-  mt_traceback(L, L, msg, 1);
+  size_t len = 0;
+  const char *msg = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+  mt_traceback(L, L, len > CODEC_MAX_BYTES ? NULL : msg, 1); /* a huge message crosses once, cut, not twice */
   free(h->trace);
   h->trace = strdup(lua_tostring(L, -1));
   lua_Debug ar;
@@ -190,13 +191,35 @@ static int msgh(lua_State *L) {
   return 1;
 }
 
-static void write_error(mt_host *h, int kind, const char *message, size_t len, const char *trace) {
+/* An error record up to its value (host.h). */
+static void write_record(mt_host *h, int kind, const char *message, size_t len, const char *trace) {
   buf_reset(&h->out);
   buf_u8(&h->out, (uint8_t)kind);
-  buf_str(&h->out, message, len);
+  buf_str(&h->out, message, len > CODEC_MAX_BYTES ? CODEC_MAX_BYTES : len);
   buf_str(&h->out, h->err_src, strlen(h->err_src));
   buf_i32(&h->out, h->err_line);
   buf_str(&h->out, trace ? trace : "", trace ? strlen(trace) : 0);
+}
+
+/* The value of an error whose value is the string `message`: bytes that
+** are not UTF-8 cross as bytes, as result strings do (codec.c). */
+static void write_string_value(mt_host *h, const char *message, size_t len) {
+  if (len > CODEC_MAX_BYTES) {
+    buf_u8(&h->out, ERROR_VALUE_NONE);
+  } else if (codec_utf8_valid((const unsigned char *)message, len)) {
+    buf_u8(&h->out, ERROR_VALUE_MESSAGE);
+  } else {
+    buf_u8(&h->out, ERROR_VALUE_ENCODED);
+    buf_u32(&h->out, 1);
+    buf_u8(&h->out, TAG_BYTES);
+    buf_str(&h->out, message, len);
+  }
+}
+
+/* An error record whose value is the string `message`. */
+static void write_error(mt_host *h, int kind, const char *message, size_t len, const char *trace) {
+  write_record(h, kind, message, len, trace);
+  write_string_value(h, message, len);
 }
 
 /* "name:LINE: message" -> LINE, as load reports syntax errors. */
@@ -319,7 +342,6 @@ static int protected_run(lua_State *L) {
     h->err_line = syntax_line(msg, r->name, r->name_len);
     snprintf(h->err_src, sizeof h->err_src, "%.*s", (int)r->name_len, r->name);
     write_error(h, RESULT_SYNTAX, msg, len, NULL);
-    buf_u32(&h->out, 0);
     return 0;
   }
   lua_replace(L, 1);
@@ -333,57 +355,90 @@ static int protected_run(lua_State *L) {
   return 0;
 }
 
+static void write_cancelled(mt_world *w) {
+  /* The cause, as a code: the host records its own (src/cancellation.ts). */
+  write_record(w->host, RESULT_CANCELLED, "", 0, w->cancel_trace ? w->cancel_trace : w->host->trace);
+  buf_u8(&w->host->out, (uint8_t)mt_call_cause(w->u));
+}
+
 /* Writes the result of a failed call; the error value is on top. */
 static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   mt_host *h = w->host;
   if (mt_call_cancelled(w->u)) {
-    /* The cause, as a code: the host records its own (src/cancellation.ts). */
-    write_error(h, RESULT_CANCELLED, "", 0, w->cancel_trace ? w->cancel_trace : h->trace);
-    buf_u8(&h->out, (uint8_t)mt_call_cause(w->u));
+    write_cancelled(w);
     return;
   }
   if (status == LUA_ERRMEM || r->load_memory) {
     static const char msg[] = "not enough memory";
     write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, h->trace);
-    buf_u32(&h->out, 0);
     return;
   }
+  int err = lua_gettop(L);
+  int type = lua_type(L, err);
   size_t len = 0;
   const char *msg = NULL;
-  int type = lua_type(L, -1);
-  if (type == LUA_TSTRING || type == LUA_TNUMBER) msg = lua_tolstring(L, -1, &len);
+  if (type == LUA_TSTRING) {
+    msg = lua_tolstring(L, err, &len);
+  } else if (type == LUA_TNUMBER) {
+    lua_pushvalue(L, err); /* lua_tolstring turns what it converts into a string: the value stays a number */
+    msg = lua_tolstring(L, -1, &len);
+  }
   /* lauxlib's buffers (5.3, 5.4) report a failed allocation as an error
   ** of their own: "not enough memory for buffer allocation". */
   if (w->refused && msg && strstr(msg, "not enough memory")) {
     write_error(h, RESULT_MEMORY, msg, len, h->trace);
-    buf_u32(&h->out, 0);
     return;
   }
   if (msg && w->raised_seq == h->seq && strcmp(msg, ERR_INTERRUPTED) == 0) {
     write_error(h, RESULT_INTERRUPTED, msg, len, h->trace);
-    buf_u32(&h->out, 0);
     return;
-  }
-  char other[96];
-  if (msg == NULL) {
-    snprintf(other, sizeof other, "(error object is a %s value)", lua_typename(L, type));
-    msg = other;
-    len = strlen(other);
   }
   if (r->bad_args) {
     buf_reset(&h->out);
     buf_u8(&h->out, RESULT_CONVERT);
+    if (msg == NULL) {
+      msg = "args: the values cannot be decoded";
+      len = strlen(msg);
+    }
     buf_str(&h->out, msg, len);
     return;
   }
-  write_error(h, RESULT_ERROR, msg, len, h->trace);
-  /* The error value itself, when it can cross (a table error object). */
-  size_t mark = h->out.len;
-  char why[320];
-  if (type == LUA_TSTRING || !codec_encode(L, lua_gettop(L), 1, &h->out, why, sizeof why, "error", 0)) {
-    h->out.len = mark;
-    buf_u32(&h->out, 0);
+  if (type == LUA_TSTRING) {
+    write_error(h, RESULT_ERROR, msg, len, h->trace);
+    return;
   }
+  /* Any other value crosses as a value (a number stays a number), when it
+  ** can; the message is its text, or says what it was. */
+  char why[320];
+  buf_reset(&h->scratch);
+  int crossed = codec_encode(L, err, 1, &h->scratch, why, sizeof why, "error", 0);
+  if (!crossed && mt_call_cancelled(w->u)) { /* the encoder saw the call cancelled */
+    write_cancelled(w);
+    return;
+  }
+  char other[400];
+  if (msg == NULL) {
+    if (crossed || type != LUA_TTABLE) snprintf(other, sizeof other, "(error object is a %s value)", lua_typename(L, type));
+    else snprintf(other, sizeof other, "(error object is a table value that cannot cross: %s)", why);
+    msg = other;
+    len = strlen(other);
+  }
+  write_record(h, RESULT_ERROR, msg, len, h->trace);
+  if (crossed) {
+    buf_u8(&h->out, ERROR_VALUE_ENCODED);
+    buf_bytes(&h->out, h->scratch.data, h->scratch.len);
+  } else {
+    buf_u8(&h->out, ERROR_VALUE_NONE);
+  }
+  buf_reset(&h->scratch);
+}
+
+/* Collections after an out-of-memory error, at most (see run_protected). */
+#define COLLECT_TRIES 64
+
+static int collect(lua_State *L) {
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return 0;
 }
 
 typedef struct {
@@ -415,17 +470,17 @@ static int report_outer(mt_world *w, lua_State *L, int status, run_request *r) {
 }
 
 /* The whole call, under mt_cpcall: the inner lua_pcall runs the chunk
-** with msgh; classifying its error and collecting after an out-of-memory
-** error can raise too (a number error converted to text, a finalizer). */
+** with msgh; classifying its error can raise too (out of memory). */
 static int run_protected(lua_State *L) {
   run_request *r = lua_touserdata(L, 1);
   mt_world *w = r->w;
   lua_settop(L, 0);
+  lua_pushcfunction(L, collect); /* 1: pushed now, while there is memory */
   lua_pushcfunction(L, msgh);
   lua_pushcfunction(L, protected_run);
   lua_pushlightuserdata(L, r);
   w->watch_seq = w->host->seq;
-  int status = lua_pcall(L, 1, 0, 1);
+  int status = lua_pcall(L, 1, 0, 2);
   w->watch_seq = 0;
   /* A cancelled call rejects even if the script caught the cancellation
   ** and returned before the hook could raise it again. */
@@ -434,12 +489,28 @@ static int run_protected(lua_State *L) {
   /* Lua 5.1 and LuaJIT have no emergency collection: after an allocation
   ** failed at the limit the state stays full until someone collects, also
   ** when the script caught the error and returned (the next call would
-  ** fail), and collecting may itself need a little memory (to shrink the
-  ** string table). */
+  ** fail). The finalizers that run are the script's code: under the limit
+  ** and the call's deadline (a cancellation fails allocations again); an
+  ** error of theirs is dropped (the call has its result), unless it is the
+  ** cancellation. A finalizer's error stops the collection after the
+  ** sweep, and what it allocated stays until the next one: so again, as
+  ** long as finalizers fail (a bounded number of times: they may breed).
+  ** Collecting first frees, then shrinks the string table: a shrink that
+  ** fails at the limit is skipped, nothing is lost. */
   if ((status == LUA_ERRMEM || r->load_memory || w->refused) && !mt_call_cancelled(w->u)) { /* a cancelled call runs no finalizers */
-    w->limit_lifted = 1;
-    lua_gc(L, LUA_GCCOLLECT, 0);
-    w->limit_lifted = 0;
+    w->watch_seq = w->host->seq;
+    for (int tries = 0; tries < COLLECT_TRIES; tries++) {
+      lua_pushvalue(L, 1);
+      int collected = lua_pcall(L, 0, 0, 0);
+      w->fail_alloc = 0;
+      if (collected == LUA_OK) break;
+      lua_pop(L, 1);
+      if (mt_call_cancelled(w->u)) {
+        classify(w, L, collected, r);
+        break;
+      }
+    }
+    w->watch_seq = 0;
   }
   return 0;
 }
@@ -486,7 +557,6 @@ static void run_here(void *p) {
       } else if (status == LUA_ERRMEM || !report_outer(w, L, status, &r)) {
         static const char msg[] = "not enough memory";
         write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
-        buf_u32(&h->out, 0);
       }
     }
     lua_settop(L, top);
@@ -500,7 +570,6 @@ static void run_here(void *p) {
     buf_reset(&h->out);
     static const char msg[] = "not enough memory for the result";
     write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
-    buf_u32(&h->out, 0);
   }
 }
 

@@ -32,15 +32,27 @@ enum {
 };
 
 /* What mth_run reports (first byte of the result); src/protocol.ts has the
-** same, and tests/protocol.test.ts compares them. */
+** same, and tests/protocol.test.ts compares them. An error record is
+** message, chunk, line, traceback, then the error value: an ERROR_VALUE_*
+** byte, and after ERROR_VALUE_ENCODED a list of one value. The strings of
+** a record are text for people, the bytes Lua had (not always UTF-8);
+** a message is cut at CODEC_MAX_BYTES. */
 enum {
   RESULT_OK = 0,          /* values */
-  RESULT_ERROR = 1,       /* message, chunk, line, traceback, value */
-  RESULT_INTERRUPTED = 2, /* message, chunk, line, traceback */
-  RESULT_MEMORY = 3,      /* message, chunk, line, traceback */
+  RESULT_ERROR = 1,       /* an error record */
+  RESULT_INTERRUPTED = 2, /* an error record (its value is the message) */
+  RESULT_MEMORY = 3,      /* an error record (its value is the message) */
   RESULT_CONVERT = 4,     /* message: a result that cannot cross */
-  RESULT_SYNTAX = 5,      /* as RESULT_ERROR */
+  RESULT_SYNTAX = 5,      /* an error record */
   RESULT_CANCELLED = 6,   /* "", chunk, line, traceback, u8 cause (mt_cause) */
+};
+
+/* How an error record gives the error value. */
+enum {
+  ERROR_VALUE_MESSAGE = 0, /* it is the message, a UTF-8 string */
+  ERROR_VALUE_ENCODED = 1, /* a list of one value follows */
+  ERROR_VALUE_NONE = 2,    /* it cannot cross (a function, coroutine, userdata, a table holding one, a string past
+                              CODEC_MAX_BYTES): the message says what it was */
 };
 
 struct mt_host {

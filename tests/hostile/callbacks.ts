@@ -1,9 +1,9 @@
 // Every standard function that calls back into Lua, with a callback that
 // never returns: the call's timeout must still win, and the state work on.
 import assert from "node:assert/strict";
-import { type LuaVersion, LuaWorker } from "../../mod.ts";
+import { type LuaVersion, LuaWorker, MtintError } from "../../mod.ts";
 import type { HostileCase } from "./case.ts";
-import { expectCancelled, expectUsable } from "./support/expect.ts";
+import { expectCancelled, expectCloses, expectUsable, rejectionOf } from "./support/expect.ts";
 
 const LOOP = "while true do end";
 
@@ -79,18 +79,35 @@ export const cases: HostileCase[] = [{
 }, {
   name: "a __close handler run by coroutine.close that never returns is cancelled",
   versions: ["5.4"],
-  todo:
-    "h1 (deadlines): coroutine.close runs __close in the closed coroutine, which the cancellation's hook never reaches " +
-    "(coro.c wraps resume and wrap, not close): the call outlives its timeout forever",
-  timeout: 15_000,
+  timeout: 30_000,
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    await expectCancelled(
-      w,
-      `local co = coroutine.create(function() local x <close> = setmetatable({}, { __close = function() ${LOOP} end }) ` +
-        `coroutine.yield() end) coroutine.resume(co) coroutine.close(co)`,
-    );
+    const closer = `setmetatable({}, { __close = function() ${LOOP} end })`;
+    // Two handlers: the second runs after the cancellation stopped the first.
+    const suspended = `coroutine.create(function() local a <close> = ${closer} local b <close> = ${closer} ` +
+      `coroutine.yield() end)`;
+    const close = `local co = ${suspended} coroutine.resume(co) coroutine.close(co)`;
+    for (
+      const chunk of [
+        close,
+        `coroutine.wrap(function() ${close} end)()`,
+        `while true do local co = ${suspended} coroutine.resume(co) pcall(coroutine.close, co) end`,
+        `local co = ${suspended} coroutine.resume(co) coroutine.wrap(function() coroutine.close(co) end)()`,
+      ]
+    ) {
+      await expectCancelled(w, chunk);
+      await expectUsable(w);
+    }
+    const abort = new AbortController();
+    setTimeout(() => abort.abort("stop"), 40);
+    const err = await rejectionOf(w.run(close, { signal: abort.signal }), "signal");
+    assert.ok(err instanceof MtintError && err.cause === "stop", String(err));
     await expectUsable(w);
+    const closing = await LuaWorker.create({ lua });
+    const running = closing.run(close).catch((err) => err);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await expectCloses(closing, 500);
+    assert.ok((await running) instanceof MtintError);
   },
 }, {
   name: "callbacks that swallow errors still cannot swallow the cancellation",

@@ -43,26 +43,61 @@ export const cases: HostileCase[] = [{
       assert.equal(typeof err.message, "string");
       await expectUsable(w);
     }
+    for (
+      const value of [
+        "print",
+        "coroutine.create(function() end)",
+        "{ f = print }",
+        "io and io.stdout or newproxy and newproxy()",
+      ]
+    ) {
+      const err = await rejectionOf(w.run(`local v = ${value} if v == nil then error(print) end error(v)`), value);
+      assert.ok(err instanceof LuaError, `${value}: ${err}`);
+      assert.equal(err.value, undefined, `${value}: a value that cannot cross is undefined, not a stand-in`);
+      assert.match(err.message, /^\(error object is a (function|thread|userdata|table) value/, value);
+    }
   },
 }, {
-  name: "an error message that is not UTF-8 arrives as a LuaError",
-  todo: "h6 (values): error('\\255\\254') rejects with TypeError ERR_ENCODING_INVALID_ENCODED_DATA (a fatal UTF-8 " +
-    "decode of the message) instead of a LuaError",
+  name: "an error message that is not UTF-8 arrives as a LuaError with its bytes",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    const err = await rejectionOf(w.run("error('\\255\\254')"), "non-UTF-8 error");
+    const err = await rejectionOf(w.run("error('\\255\\254', 0)"), "non-UTF-8 error");
     assert.ok(err instanceof LuaError, String(err));
+    assert.equal(err.message, "\uFFFD\uFFFD");
+    assert.deepEqual(err.value, new Uint8Array([255, 254]));
+    // With a position, and from a chunk whose name is not UTF-8: the traceback and chunk read too.
+    const load = lua === "5.1" ? "loadstring" : "load";
+    const named = await rejectionOf(w.run(`${load}("error('\\\\255')", "=\\254")()`), "non-UTF-8 chunk name");
+    assert.ok(named instanceof LuaError, String(named));
+    assert.equal(named.message, "\uFFFD:1: \uFFFD");
+    assert.deepEqual(named.value, new Uint8Array([254, 58, 49, 58, 32, 255]));
+    assert.match(named.traceback, /\uFFFD:1:/);
+    // A syntax error quoting bytes that are not UTF-8, raised as a value.
+    const syntax = await rejectionOf(w.run(`error(select(2, ${load}("x = '\\255")), 0)`), "syntax");
+    assert.ok(syntax instanceof LuaError && syntax.value instanceof Uint8Array, String(syntax));
+    // A result refused at a key that is not UTF-8: the message names the path.
+    const refused = await rejectionOf(w.run("return { ['\\255'] = print }"), "refused result");
+    assert.ok(refused instanceof TypeError, String(refused));
+    assert.match(refused.message, /^result\[0\]\.\uFFFD: a Lua function cannot cross/);
     await expectUsable(w);
   },
 }, {
   name: "a number error value arrives as the number",
-  todo: "h6 (values): the message handler converts a number error value to a string in place, so error(42) arrives " +
-    "as '42' (stock pcall returns the number 42)",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    const err = await rejectionOf(w.run("error(42, 0)"), "error(42)");
-    assert.ok(err instanceof LuaError);
-    assert.equal(err.value, 42);
+    for (const [chunk, want, message] of [["error(42, 0)", 42, "42"], ["error(-3.5, 0)", -3.5, "-3.5"]] as const) {
+      const err = await rejectionOf(w.run(chunk), chunk);
+      assert.ok(err instanceof LuaError, String(err));
+      assert.equal(err.value, want, chunk);
+      assert.equal(err.message, message, chunk);
+    }
+    // 5.3 and 5.4 add no position to a number (5.1, 5.2 and LuaJIT make it a string, as stock).
+    const level1 = await rejectionOf(w.run("error(42)"), "error(42)");
+    assert.ok(level1 instanceof LuaError);
+    if (lua === "5.3" || lua === "5.4") assert.equal(level1.value, 42);
+    else assert.equal(level1.value, "chunk:1: 42");
+    const caught = await w.run("local ok, e = pcall(error, 42, 0) return math.type and math.type(e) or type(e), e");
+    assert.deepEqual(caught, [lua === "5.3" || lua === "5.4" ? "integer" : "number", 42]);
   },
 }, {
   name: "an error value whose __tostring never returns cannot hold the call past its deadline",
