@@ -36,6 +36,8 @@ const core_sources = [_][]const u8{
     "csrc/core/idmap.c",
     "csrc/core/universe.c",
     "csrc/core/kick.c",
+    "csrc/core/kick_signal_linux.c",
+    "csrc/core/kick_signal_posix.c",
     "csrc/core/watchdog.c",
     "csrc/core/mailbox.c",
     "csrc/core/posts.c",
@@ -48,6 +50,12 @@ const core_sources = [_][]const u8{
     "csrc/core/stack_switch_aarch64.c",
     "csrc/core/cputime_posix.c",
     "csrc/core/cputime_darwin.c",
+    "csrc/core/cond_clock_posix.c",
+    "csrc/core/cond_clock_darwin.c",
+    "csrc/core/thread_self_linux.c",
+    "csrc/core/thread_self_darwin.c",
+    "csrc/core/timer_slack_linux.c",
+    "csrc/core/timer_slack_none.c",
 };
 
 const lua_sources = [_][]const u8{
@@ -77,6 +85,15 @@ const binding_sources = [_][]const u8{
 };
 
 const c_flags = [_][]const u8{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden" };
+const posix_kick_flags = c_flags ++ [_][]const u8{"-DMTINT_KICK_POSIX=1"};
+
+/// How kicks reach the owner thread (csrc/core/kick_signal.h): the
+/// platform's own way, or pthread_kill with a pending word per thread,
+/// the macOS way, selectable on Linux so that it is tested there.
+pub const Kick = enum { native, posix };
+
+// The flags of the core's files: c_flags, plus the kick choice.
+var core_flags: []const []const u8 = &c_flags;
 
 fn hasHeaders(v: LuaVersion) bool {
     var dir = std.fs.openDirAbsolute(v.include, .{}) catch return false;
@@ -116,9 +133,12 @@ pub fn build(b: *std.Build) void {
 
     const strip = b.option(bool, "strip", "Strip the libraries (default: false)") orelse false;
     const dropin = b.option(bool, "dropin", "Build the drop-in mtint.so too (default: true)") orelse true;
+    const kick = b.option(Kick, "kick", "Kick signals: native (Linux: rt_tgsigqueueinfo) or posix (pthread_kill; always on macOS)") orelse .native;
+    if (kick == .posix) core_flags = &posix_kick_flags;
+    const darwin = (std.zig.system.NativeTargetInfo.detect(target) catch @panic("target")).target.isDarwin();
 
     const core = b.addSharedLibrary(.{ .name = "mtint_core", .target = target, .optimize = optimize });
-    core.addCSourceFiles(&core_sources, &c_flags);
+    core.addCSourceFiles(&core_sources, core_flags);
     core.linkLibC();
     core.strip = strip;
     b.installArtifact(core);
@@ -139,8 +159,8 @@ pub fn build(b: *std.Build) void {
         lib.addLibraryPath(core.getEmittedBinDirectory());
         lib.linkSystemLibrary2("mtint_core", .{ .use_pkg_config = .no });
         // The core is found beside the library at run time.
-        lib.addRPath(originRelative(b, ".."));
-        const install = b.addInstallFileWithDir(lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, "libmtint_lua.so");
+        lib.addRPath(originRelative(b, if (darwin) "@loader_path/.." else "$ORIGIN/.."));
+        const install = b.addInstallFileWithDir(lib.getEmittedBin(), .{ .custom = b.fmt("lib/{s}", .{v.name}) }, if (darwin) "libmtint_lua.dylib" else "libmtint_lua.so");
         b.getInstallStep().dependOn(&install.step);
 
         // The drop-in: its Lua symbols stay undefined, as in any Lua C
@@ -151,7 +171,7 @@ pub fn build(b: *std.Build) void {
         const dropin_lib = b.addSharedLibrary(.{ .name = b.fmt("mtint-{s}", .{v.name}), .target = target, .optimize = optimize });
         addLuaSources(dropin_lib, v);
         dropin_lib.addIncludePath(multiarch);
-        dropin_lib.addCSourceFiles(&core_sources, &c_flags);
+        dropin_lib.addCSourceFiles(&core_sources, core_flags);
         dropin_lib.linker_allow_shlib_undefined = true;
         dropin_lib.strip = strip;
         // Lua's `require "mtint"` looks for exactly mtint.so.
@@ -161,13 +181,14 @@ pub fn build(b: *std.Build) void {
 
     addTests(b, target, optimize);
 }
-// A run path relative to the library itself. Zig 0.11 makes every LazyPath
-// absolute except a generated one, whose path it passes through as it is.
-fn originRelative(b: *std.Build, rel: []const u8) std.Build.LazyPath {
+// A run path relative to the library itself ($ORIGIN on ELF, @loader_path
+// on Mach-O). Zig 0.11 makes every LazyPath absolute except a generated
+// one, whose path it passes through as it is.
+fn originRelative(b: *std.Build, path: []const u8) std.Build.LazyPath {
     const step = b.allocator.create(std.Build.Step) catch @panic("OOM");
     step.* = std.Build.Step.init(.{ .id = .custom, .name = "rpath", .owner = b });
     const file = b.allocator.create(std.Build.GeneratedFile) catch @panic("OOM");
-    file.* = .{ .step = step, .path = b.fmt("$ORIGIN/{s}", .{rel}) };
+    file.* = .{ .step = step, .path = path };
     return .{ .generated = file };
 }
 
@@ -194,7 +215,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
     // ReleaseSafe: Zig's UBSan traps are welcome in tests.
     const core_test = b.addExecutable(.{ .name = "core_test", .target = target, .optimize = .ReleaseSafe });
     core_test.addCSourceFile(.{ .file = .{ .path = "tests/native/core_test.c" }, .flags = &c_flags });
-    core_test.addCSourceFiles(&core_sources, &c_flags);
+    core_test.addCSourceFiles(&core_sources, core_flags);
     core_test.addIncludePath(.{ .path = "csrc/core" });
     core_test.linkLibC();
     const run_core = b.addRunArtifact(core_test);
@@ -203,7 +224,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
 
     const stack_test = b.addExecutable(.{ .name = "stack_test", .target = target, .optimize = .ReleaseSafe });
     stack_test.addCSourceFile(.{ .file = .{ .path = "tests/native/stack_test.c" }, .flags = &c_flags });
-    stack_test.addCSourceFiles(&core_sources, &c_flags);
+    stack_test.addCSourceFiles(&core_sources, core_flags);
     stack_test.addIncludePath(.{ .path = "csrc/core" });
     stack_test.linkLibC();
     test_step.dependOn(&b.addRunArtifact(stack_test).step);
@@ -218,7 +239,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         if (!hasHeaders(v)) continue;
         const stress = b.addExecutable(.{ .name = b.fmt("lua_stress-{s}", .{v.name}), .target = target, .optimize = .ReleaseSafe });
         stress.addCSourceFile(.{ .file = .{ .path = "tests/native/lua_stress.c" }, .flags = &c_flags });
-        stress.addCSourceFiles(&core_sources, &c_flags);
+        stress.addCSourceFiles(&core_sources, core_flags);
         stress.addIncludePath(.{ .path = "csrc/lua" });
         addLuaLibrary(stress, v);
         const run = b.addRunArtifact(stress);
@@ -227,7 +248,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
 
         const dropin = b.addExecutable(.{ .name = b.fmt("dropin_test-{s}", .{v.name}), .target = target, .optimize = .ReleaseSafe });
         dropin.addCSourceFile(.{ .file = .{ .path = "tests/native/dropin_test.c" }, .flags = &c_flags });
-        dropin.addCSourceFiles(&core_sources, &c_flags);
+        dropin.addCSourceFiles(&core_sources, core_flags);
         dropin.addIncludePath(.{ .path = "csrc/lua" });
         addLuaLibrary(dropin, v);
         const run_dropin = b.addRunArtifact(dropin);
@@ -256,7 +277,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
 // Compiles a test with clang and -fsanitize=<sanitizer>, then runs it.
 fn sanitized(b: *std.Build, clang: []const u8, sanitizer: []const u8, name: []const u8, tests: []const []const u8, lua: ?LuaVersion, seconds: []const u8) *std.Build.Step {
     const cc = b.addSystemCommand(&.{ clang, "-O1", "-g", b.fmt("-fsanitize={s}", .{sanitizer}) });
-    cc.addArgs(&c_flags);
+    cc.addArgs(core_flags);
     cc.addArgs(&.{ "-Icsrc/core", "-Icsrc/lua" });
     cc.addArgs(tests);
     cc.addArgs(&core_sources);

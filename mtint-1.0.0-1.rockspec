@@ -23,12 +23,16 @@ build = {
   modules = {
     mtint = {
       sources = {
+        "csrc/core/cond_clock_darwin.c",
+        "csrc/core/cond_clock_posix.c",
         "csrc/core/cputime_darwin.c",
         "csrc/core/cputime_posix.c",
         "csrc/core/exports.c",
         "csrc/core/idcipher.c",
         "csrc/core/idmap.c",
         "csrc/core/kick.c",
+        "csrc/core/kick_signal_linux.c",
+        "csrc/core/kick_signal_posix.c",
         "csrc/core/mailbox.c",
         "csrc/core/posts.c",
         "csrc/core/pins.c",
@@ -37,6 +41,10 @@ build = {
         "csrc/core/stack.c",
         "csrc/core/stack_switch_aarch64.c",
         "csrc/core/stack_switch_x86_64.c",
+        "csrc/core/thread_self_darwin.c",
+        "csrc/core/thread_self_linux.c",
+        "csrc/core/timer_slack_linux.c",
+        "csrc/core/timer_slack_none.c",
         "csrc/core/universe.c",
         "csrc/core/watchdog.c",
         "csrc/lua/allowlist.c",

@@ -11,7 +11,8 @@
  *    checked against ffi/manifest.ts and written through a temporary file
  *    and a rename, so processes that start at once never see half a file.
  *
- * A directory holds `libmtint_core.so` and `<version>/libmtint_lua.so`.
+ * A directory holds `libmtint_core.so` and `<version>/libmtint_lua.so`
+ * (`.dylib` on macOS).
  *
  * @module
  */
@@ -25,7 +26,7 @@ export type LibrarySource = "MTINT_LIB_DIR" | "checkout build" | "package" | "do
 
 /** A library directory and how it was found. */
 export interface LibraryLocation {
-  /** The directory: libmtint_core.so and <version>/libmtint_lua.so. */
+  /** The directory: {@link CORE_FILE} and <version>/{@link LUA_FILE}. */
   dir: string;
   /** How it was found. */
   source: LibrarySource;
@@ -33,13 +34,24 @@ export interface LibraryLocation {
   target: string;
 }
 
-/** The core's file name in a library directory. */
-export const CORE_FILE = "libmtint_core.so";
-/** A version's library, under `<version>/` in a library directory. */
-export const LUA_FILE = "libmtint_lua.so";
-
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;
+
+/** The OS as Deno names it (`linux`, `darwin`, ...); Bun's process.platform agrees for these. */
+export function currentOs(): string {
+  // deno-lint-ignore no-explicit-any
+  return deno ? deno.build.os : (globalThis as any).process.platform;
+}
+
+/** Shared libraries' file suffix on `os`, as zig build names them: `dylib` on macOS, else `so`. */
+export function libraryExtension(os: string): string {
+  return os === "darwin" ? "dylib" : "so";
+}
+
+/** The core's file name in a library directory of this OS. */
+export const CORE_FILE = `libmtint_core.${libraryExtension(currentOs())}`;
+/** A version's library, under `<version>/` in a library directory of this OS. */
+export const LUA_FILE = `libmtint_lua.${libraryExtension(currentOs())}`;
 
 /** Variables that were set aside because Deno runs without --allow-env for them. */
 export const unreadVariables: string[] = [];
@@ -59,10 +71,9 @@ export function envVar(name: string): string | undefined {
 
 /** `<os>-<arch>-<libc>` of this process, as native/ names its directories. */
 export function currentTarget(): string {
+  const os = currentOs();
   // deno-lint-ignore no-explicit-any
-  const proc = (globalThis as any).process;
-  const os: string = deno ? deno.build.os : proc.platform;
-  const rawArch: string = deno ? deno.build.arch : proc.arch;
+  const rawArch: string = deno ? deno.build.arch : (globalThis as any).process.arch;
   const arch = rawArch === "x86_64" ? "x64" : rawArch === "aarch64" ? "arm64" : rawArch;
   if (os !== "linux") return `${os}-${arch}`;
   const musl = existsSync(`/lib/ld-musl-${arch === "x64" ? "x86_64" : "aarch64"}.so.1`);
@@ -86,7 +97,11 @@ function unsupported(target: string, shipped: string[]): Error {
   return new Error(
     `mtint: no prebuilt native libraries for this platform (${target}); this release has ` +
       `${shipped.length ? shipped.join(", ") : "none"}. Build them from a clone of mtint ` +
-      `(zig build) and point MTINT_LIB_DIR at its zig-out/lib.`,
+      `(zig build) and point MTINT_LIB_DIR at its zig-out/lib.` +
+      (target.startsWith("darwin")
+        ? ` macOS libraries build (zig build -Dtarget=${target.endsWith("arm64") ? "aarch64" : "x86_64"}-macos, ` +
+          `also from Linux) but are not shipped: they have not run on a Mac yet.`
+        : ""),
   );
 }
 
@@ -95,7 +110,7 @@ function cacheRoot(): string | undefined {
   const explicit = envVar("MTINT_CACHE_DIR");
   if (explicit) return explicit;
   const home = envVar("HOME");
-  if (deno?.build.os === "darwin" || (!deno && currentTarget().startsWith("darwin"))) {
+  if (currentOs() === "darwin") {
     return home && join(home, "Library", "Caches", "mtint");
   }
   const xdg = envVar("XDG_CACHE_HOME");

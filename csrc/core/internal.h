@@ -70,7 +70,7 @@ void idmap_free(mt_idmap *m);
 struct mt_universe {
   uint32_t index;
   _Atomic uint32_t gen;        /* odd while open; signals carry it */
-  _Atomic int owner_tid;       /* kernel id: where kick signals go */
+  _Atomic int owner_tid;       /* mt_tid() of the owner (thread_self.h) */
   _Atomic unsigned long owner_thread; /* pthread_self() of the owner: what the
                                   handler compares, without a system call */
   volatile sig_atomic_t holding;  /* owner thread and its handler only */
@@ -93,6 +93,9 @@ struct mt_universe {
                                   take-all: owner) */
   _Atomic int signal_pending;  /* a kick signal is on its way */
   _Atomic uint32_t kicks_handled; /* kick handlers finished here (kick_wait) */
+  _Atomic uint64_t kick_target;   /* kick_signal_posix.c: the owner thread's */
+  _Atomic uint64_t signal_target; /* record, and the one the signal on its
+                                     way went to */
   _Atomic int call_kicked;     /* the current call was cancelled: arm_call */
   _Atomic int rearm;           /* the watchdog asks to arm_call again */
   _Atomic uint64_t call_seq;   /* running host call, 0 between calls */
@@ -134,9 +137,6 @@ struct mt_universe {
   _Atomic uint32_t rekick_pos;
 };
 
-/* Current kernel thread id, cached per thread (normal code only). */
-int mt_tid(void);
-
 /* Kick machinery (kick.c). */
 void kick_init_once(void);
 void kick_push(mt_universe *u, uint32_t index);
@@ -145,7 +145,6 @@ void kick_push(mt_universe *u, uint32_t index);
 int kick(mt_universe *u);
 /* Sends the kick signal; 1 when one is on its way (sent now or earlier). */
 int kick_signal(mt_universe *u);
-void kick_unblock_here(void);
 void kick_rearm(mt_universe *u, uint64_t handle);
 /* Arms L by a direct store, holding u's arm lock. The caller holds L's
 ** slot lock. */
@@ -158,6 +157,9 @@ void rearm_cancel(mt_universe *u);
 /* Universe table (universe.c). */
 mt_universe *universe_from_handle(uint64_t handle);
 uint64_t universe_handle(const mt_universe *u);
+/* The universe at `index` of the table, open or not; NULL past the last
+** one ever allocated (the table fills in index order). Signal-safe. */
+mt_universe *universe_at(uint32_t index);
 
 /* Cancels call `seq` of `id` for `cause` (registry.c). */
 int interrupt_call_because(uint64_t id, uint64_t seq, mt_cause cause);

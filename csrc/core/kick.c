@@ -64,11 +64,20 @@
 ** it has requests pending, so they cost a delay, not an interrupt
 ** (watchdog.c).
 **
-** The handler touches no lock, no malloc and no TLS. It validates the
-** universe by generation (universes are never freed) and checks that it
-** runs on the owner thread; a signal that arrives late, or at a thread
-** that has since stopped owning the universe, is dropped, and the new
-** owner arms the pending kicks in mt_universe_adopt.
+** The signal itself is behind kick_signal.h, one file per platform: how
+** it names the universe and finds the owner thread differs (Linux: the
+** universe's handle as payload of rt_tgsigqueueinfo; elsewhere: a pending
+** word per thread and pthread_kill), each with its own argument beside it.
+** What both guarantee to the protocol above: a signal sent after step 3
+** runs kick_received (steps a to c) on the thread it was sent to, after
+** the send, unless that thread is gone, in which case signal_pending is
+** cleared anyway; an early or duplicate kick_received is harmless.
+**
+** The handler touches no lock and no malloc. It validates the universe
+** by generation (universes are never freed) and checks that it runs on
+** the owner thread; a signal that arrives late, or at a thread that has
+** since stopped owning the universe, is dropped, and the new owner arms
+** the pending kicks in mt_universe_adopt.
 **
 ** Nested arming: the handler can interrupt the owner's own lua_sethook on
 ** the same state. Two "arm" calls write the same values, so nesting them
@@ -78,24 +87,13 @@
 ** mt_kicks_release runs the kicks. `holding` and `deferred` are touched by
 ** one thread and its signal handler only, hence volatile sig_atomic_t.
 */
-#include <errno.h>
 #include <sched.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "kick_signal.h"
+#include "thread_self.h"
 
-static int kick_signo;
-static pid_t self_pid;
 static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
-static __thread int cached_tid;
-
-int mt_tid(void) {
-  if (cached_tid == 0) cached_tid = (int)syscall(SYS_gettid);
-  return cached_tid;
-}
 
 void kick_push(mt_universe *u, uint32_t index) {
   mt_slot *s = slot_at(index);
@@ -138,54 +136,16 @@ static int owner_proven(mt_universe *u) {
   return here;
 }
 
-static void on_kick(int signo, siginfo_t *si, void *context) {
-  (void)signo;
-  (void)context;
-  int saved_errno = errno;
-  if (si->si_code == SI_QUEUE && si->si_pid == self_pid) {
-    mt_universe *u = universe_from_handle((uint64_t)(uintptr_t)si->si_value.sival_ptr);
-    if (u != NULL) {
-      atomic_store(&u->signal_pending, 0);
-      if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self() && owner_proven(u)) {
-        if (u->holding) u->deferred = 1;
-        else mt_process_kicks(u);
-      }
-      atomic_fetch_add(&u->kicks_handled, 1);
-    }
+void kick_received(mt_universe *u) {
+  atomic_store(&u->signal_pending, 0);
+  if (atomic_load(&u->owner_thread) == (unsigned long)pthread_self() && owner_proven(u)) {
+    if (u->holding) u->deferred = 1;
+    else mt_process_kicks(u);
   }
-  errno = saved_errno;
+  atomic_fetch_add(&u->kicks_handled, 1);
 }
 
-/* Picks a real-time signal nobody in the process uses (Deno and Bun leave
-** them alone), starting a few above SIGRTMIN to stay clear of libraries
-** that take the first ones. */
-static void kick_setup(void) {
-  self_pid = getpid();
-  for (int signo = SIGRTMIN + 6; signo <= SIGRTMAX; signo++) {
-    struct sigaction old;
-    if (sigaction(signo, NULL, &old) != 0) continue;
-    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_kick;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(signo, &sa, NULL) == 0) {
-      kick_signo = signo;
-      return;
-    }
-  }
-}
-
-void kick_init_once(void) { pthread_once(&kick_once, kick_setup); }
-
-void kick_unblock_here(void) {
-  if (kick_signo == 0) return;
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, kick_signo);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
+void kick_init_once(void) { pthread_once(&kick_once, kick_signal_setup); }
 
 static void arm_lock(mt_universe *u) {
   for (int spins = 0; atomic_exchange_explicit(&u->arm_lock, 1, memory_order_acquire); spins++) {
@@ -223,18 +183,11 @@ void mt_kicks_release(mt_universe *u) {
   }
 }
 
+/* 1 when a signal is on its way (sent now or earlier). */
 static int send_kick(mt_universe *u, uint64_t handle) {
-  if (kick_signo == 0) return 0;
   if (atomic_exchange(&u->signal_pending, 1)) return 1;
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  si.si_signo = kick_signo;
-  si.si_code = SI_QUEUE;
-  si.si_pid = self_pid;
-  si.si_uid = getuid();
-  si.si_value.sival_ptr = (void *)(uintptr_t)handle;
-  if (syscall(SYS_rt_tgsigqueueinfo, self_pid, atomic_load(&u->owner_tid), kick_signo, &si) == 0) return 1;
-  atomic_store(&u->signal_pending, 0); /* queue full or thread gone: the next kick retries */
+  if (kick_signal_send(u, handle)) return 1;
+  atomic_store(&u->signal_pending, 0); /* nothing sent: the next kick retries */
   return 0;
 }
 
@@ -249,8 +202,9 @@ int kick(mt_universe *u) {
 }
 
 /* After kick() returned 1, with or without the slot lock: a signal that
-** reaches a thread that has gone (the call fails) or stopped owning `u`,
-** or a `u` closed or reused meanwhile, is dropped by the handler's checks. */
+** reaches a thread that has gone (the call fails; kick_signal_posix.c
+** never sends to one) or stopped owning `u`, or a `u` closed or reused
+** meanwhile, is dropped by the handler's checks. */
 int kick_signal(mt_universe *u) { return send_kick(u, universe_handle(u)); }
 
 /* From the watchdog, without a slot lock: `u` may have closed since it

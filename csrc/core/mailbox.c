@@ -1,23 +1,18 @@
 /*
 ** The mailbox: values sent from JavaScript (any thread) to a running
 ** script, which waits for them in host.recv. mbox_lock guards the queue;
-** the condition variable uses CLOCK_MONOTONIC so that timeouts do not move
-** with the wall clock. Interrupts bump `wakes`, so a script blocked in
+** the condition variable's timeouts follow the monotonic clock
+** (cond_clock.h), not the wall clock. Interrupts bump `wakes`, so a script blocked in
 ** recv is woken and can raise the interrupt there.
 */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
+#include "cond_clock.h"
 #include "internal.h"
 
 void mailbox_init(mt_universe *u) {
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&u->mbox_cond, &attr);
-  pthread_condattr_destroy(&attr);
+  cond_init_monotonic(&u->mbox_cond);
   pthread_mutex_init(&u->mbox_lock, NULL);
   u->mbox_head = u->mbox_tail = NULL;
   u->reply = NULL;
@@ -132,12 +127,7 @@ int mt_reply_wait(mt_universe *u, uint64_t token, uint64_t since, mt_message **m
 }
 
 int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_message **msg) {
-  struct timespec until;
-  if (timeout_ns >= 0) {
-    uint64_t t = mt_now_ns() + (uint64_t)timeout_ns;
-    until.tv_sec = (time_t)(t / 1000000000u);
-    until.tv_nsec = (long)(t % 1000000000u);
-  }
+  uint64_t until = timeout_ns >= 0 ? mt_now_ns() + (uint64_t)timeout_ns : 0;
   int result;
   pthread_mutex_lock(&u->mbox_lock);
   atomic_store(&u->mbox_waiting, 1);
@@ -155,7 +145,7 @@ int mt_mailbox_recv(mt_universe *u, int64_t timeout_ns, uint64_t since, mt_messa
     }
     if (timeout_ns < 0) {
       pthread_cond_wait(&u->mbox_cond, &u->mbox_lock);
-    } else if (pthread_cond_timedwait(&u->mbox_cond, &u->mbox_lock, &until) == ETIMEDOUT &&
+    } else if (cond_wait_until(&u->mbox_cond, &u->mbox_lock, until) == ETIMEDOUT &&
                u->mbox_head == NULL && atomic_load(&u->wakes) == since) {
       result = MT_RECV_TIMEOUT;
       break;

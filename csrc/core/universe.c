@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kick_signal.h"
+#include "thread_self.h"
 
 #define MAX_UNIVERSES (1u << 16)
 
@@ -33,6 +35,8 @@ mt_universe *universe_from_handle(uint64_t handle) {
   uint32_t gen = atomic_load(&u->gen);
   return (gen & 1) && gen == (uint32_t)(handle >> 32) ? u : NULL;
 }
+
+mt_universe *universe_at(uint32_t index) { return index < MAX_UNIVERSES ? atomic_load(&universes[index]) : NULL; }
 
 static mt_universe *universe_alloc(void) {
   pthread_mutex_lock(&universes_lock);
@@ -86,7 +90,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   mailbox_init(u);
   atomic_fetch_add(&u->gen, 1); /* odd: open */
   atomic_fetch_add(&live_universes, 1);
-  kick_unblock_here();
+  kick_signal_attach(u);
   u->main_id = main_L ? mt_id_of(u, main_L, 1) : 0;
   if (main_L && u->main_id == 0) {
     mt_universe_close(u);
@@ -121,7 +125,7 @@ void mt_universe_adopt(mt_universe *u) {
   atomic_store(&u->owner_tid, tid);
   atomic_store(&u->owner_thread, (unsigned long)pthread_self());
   atomic_store(&u->owner_clock, cpuclock_self());
-  kick_unblock_here();
+  kick_signal_attach(u);
   mt_process_kicks(u); /* kicks sent to the previous owner */
 }
 

@@ -23,10 +23,11 @@
 ** every universe's deadline_pos and rekick_pos.
 */
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <time.h>
 
+#include "cond_clock.h"
 #include "internal.h"
+#include "timer_slack.h"
 
 #define REKICK_NS 5000000u    /* 5 ms */
 #define REARM_FIRST_NS 2000000u /* 2 ms */
@@ -116,9 +117,7 @@ static void rearm_insert(mt_universe *u);
 
 static void *watchdog(void *arg) {
   (void)arg;
-  /* Linux delays timed waits by up to the thread's timer slack, 50 us by
-  ** default: deadlines want it as small as it gets. */
-  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  timer_slack_min(); /* deadlines want timed waits on time */
   pthread_mutex_lock(&wd_lock);
   for (;;) {
     if (heap_len == 0) {
@@ -127,8 +126,7 @@ static void *watchdog(void *arg) {
     }
     uint64_t now = mt_now_ns();
     if (heap[0].when > now) {
-      struct timespec until = {(time_t)(heap[0].when / 1000000000u), (long)(heap[0].when % 1000000000u)};
-      pthread_cond_timedwait(&wd_cond, &wd_lock, &until);
+      cond_wait_until(&wd_cond, &wd_lock, heap[0].when);
       continue;
     }
     wd_entry e = heap[0];
@@ -172,11 +170,7 @@ static void *watchdog(void *arg) {
 
 static int start_locked(void) {
   if (wd_started) return 1;
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&wd_cond, &attr);
-  pthread_condattr_destroy(&attr);
+  cond_init_monotonic(&wd_cond);
   pthread_attr_t tattr;
   pthread_attr_init(&tattr);
   pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);

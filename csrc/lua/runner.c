@@ -24,10 +24,7 @@
 **   On 5.1 to 5.3 kicks are not signals (hookfields.c), so none of this
 **   is needed there.
 */
-#include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
+#include "thread_self.h"
 #include "world.h"
 
 /* Initial-exec TLS: one load on the allocator's path, and safe to read in
@@ -35,19 +32,12 @@
 static __thread int this_tid __attribute__((tls_model("initial-exec")));
 static __thread char *this_stack_hi __attribute__((tls_model("initial-exec")));
 
-/* Kernel ids, not pthread_self(): glibc hands a finished thread's
-** pthread_t to the next thread it creates. */
+/* Kernel ids (thread_self.h), not pthread_self(), which glibc reuses. */
 void world_runner(mt_world *w) {
   int tid = this_tid;
   if (tid == 0) {
-    pthread_attr_t attr;
-    void *addr;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      if (pthread_attr_getstack(&attr, &addr, &size) == 0) this_stack_hi = (char *)addr + size;
-      pthread_attr_destroy(&attr);
-    }
-    this_tid = tid = (int)syscall(SYS_gettid);
+    this_stack_hi = mt_thread_stack_top();
+    this_tid = tid = mt_tid();
   }
   if (w->runner == tid) return;
   w->runner = tid;
