@@ -202,6 +202,15 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
     run_core.addArg(seconds);
     test_step.dependOn(&run_core.step);
 
+    const inspect_test = b.addExecutable(.{ .name = "inspect_test", .target = target, .optimize = .ReleaseSafe });
+    inspect_test.addCSourceFile(.{ .file = .{ .path = "tests/native/inspect_test.c" }, .flags = &c_flags });
+    inspect_test.addCSourceFiles(&core_sources, &c_flags);
+    inspect_test.addIncludePath(.{ .path = "csrc/core" });
+    inspect_test.linkLibC();
+    const run_inspect = b.addRunArtifact(inspect_test);
+    run_inspect.addArg(seconds);
+    test_step.dependOn(&run_inspect.step);
+
     const stack_test = b.addExecutable(.{ .name = "stack_test", .target = target, .optimize = .ReleaseSafe });
     stack_test.addCSourceFile(.{ .file = .{ .path = "tests/native/stack_test.c" }, .flags = &c_flags });
     stack_test.addCSourceFiles(&core_sources, &c_flags);
@@ -243,6 +252,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         return;
     };
     test_step.dependOn(sanitized(b, clang, "thread", "core_test", &.{"tests/native/core_test.c"}, null, seconds));
+    test_step.dependOn(sanitized(b, clang, "thread", "inspect_test", &.{"tests/native/inspect_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "address", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "thread", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "address", "pool_test", &.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, null, seconds));

@@ -159,16 +159,24 @@ void mt_profile_add(mt_universe *u, const char *key, size_t len) {
   pthread_mutex_unlock(&in->lock);
 }
 
-void mt_pause_wait(mt_universe *u, uint64_t since) {
+uint32_t mt_pause_wait(mt_universe *u, uint64_t since) {
   mt_inspect *in = &u->insp;
+  uint32_t asked = 0;
   pthread_mutex_lock(&u->mbox_lock);
   atomic_store(&u->mbox_waiting, 1); /* mailbox_wake broadcasts from now on */
   while (!atomic_load(&in->resume) && atomic_load(&u->wakes) == since && atomic_load(&u->pending) <= 0 &&
-         !mt_call_cancelled(u))
+         !mt_call_cancelled(u)) {
+    /* A stack asked while paused: mtint_stack_ask broadcasts after its bit. */
+    if (atomic_load(&in->req) & MT_INSPECT_STACK) {
+      asked = atomic_fetch_and(&in->req, ~(uint32_t)MT_INSPECT_STACK) & MT_INSPECT_STACK;
+      break;
+    }
     pthread_cond_wait(&u->mbox_cond, &u->mbox_lock);
+  }
   atomic_store(&u->mbox_waiting, 0);
   pthread_mutex_unlock(&u->mbox_lock);
-  atomic_store(&in->paused_seq, 0);
+  if (!asked) atomic_store(&in->paused_seq, 0);
+  return asked;
 }
 
 /* --- the host's side (any thread) ----------------------------------------- */
@@ -217,6 +225,14 @@ MT_EXPORT double mtint_stack_ask(double id) {
     ticket = (double)++u->insp.stack_asked;
     pthread_mutex_unlock(&u->insp.lock);
     poke(u, s, MT_INSPECT_STACK);
+    /* A paused owner answers from its wait. If it is not paused yet, it
+    ** sets paused_seq before it looks at the bit under mbox_lock, so
+    ** either this sees paused_seq or the owner sees the bit. */
+    if (atomic_load(&u->insp.paused_seq) != 0) {
+      pthread_mutex_lock(&u->mbox_lock);
+      pthread_cond_broadcast(&u->mbox_cond);
+      pthread_mutex_unlock(&u->mbox_lock);
+    }
   }
   slot_unlock(s);
   return ticket;

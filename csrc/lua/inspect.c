@@ -6,7 +6,8 @@
 **     binary layout below (src/inspect.ts reads it);
 **   - SAMPLE: folds the frames into one "outer;inner" line and counts it
 **     in the core's table (no allocation unless the line is new);
-**   - PAUSE: waits in the core until resumed, interrupted or cancelled.
+**   - PAUSE: waits in the core until resumed, interrupted or cancelled,
+**     answering stack requests meanwhile.
 ** The walk crosses coroutines: the running one, then the ones the host
 ** call is resuming (world->chain, innermost last), then the main state;
 ** a coroutine resumed by C code that bypassed coroutine.resume shows only
@@ -192,7 +193,8 @@ void inspect_run(mt_world *w, lua_State *L) {
   uint32_t bits = mt_inspect_take(w->u);
   if (bits & MT_INSPECT_STACK) answer_stack(w, L);
   if (bits & MT_INSPECT_SAMPLE) take_sample(w, L);
-  if (bits & MT_INSPECT_PAUSE) mt_pause_wait(w->u, since);
+  if (bits & MT_INSPECT_PAUSE)
+    while (mt_pause_wait(w->u, since)) answer_stack(w, L);
 }
 
 void inspect_free(mt_world *w) {
