@@ -6,9 +6,9 @@
  * The worker's JavaScript is blocked while Lua runs, so nothing here goes
  * through its event loop: a request sets a bit in the core and arms the
  * running state's hook; the hook leaves its answer in C memory, which this
- * side polls through FFI without blocking (Atomics.waitAsync timeouts, a
- * timer where that is missing), kicking again now and then in case the
- * arm was undone by the VM itself.
+ * side polls through FFI without blocking (Atomics.waitAsync timeouts on
+ * Deno, timers on Bun), kicking again now and then in case the arm was
+ * undone by the VM itself.
  *
  * @module
  */
@@ -79,7 +79,10 @@ const SLOW_MS = 1;
 
 const idle = new Int32Array(new SharedArrayBuffer(4));
 type WaitAsync = (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
-const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+// Deno's waitAsync timeouts fire on time (~50 µs) and keep the process
+// alive; Bun's (1.x) keep nothing alive, so a poll there could be left
+// hanging when nothing else is pending: Bun polls with timers.
+const waitAsync = "Deno" in globalThis ? (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync : undefined;
 
 /** Yields to the event loop for about `ms` (a timer's clamp would make it 4 ms). */
 function pauseFor(ms: number): Promise<unknown> {
