@@ -78,7 +78,12 @@ const FAST_MS = 0.05;
 const SLOW_MS = 1;
 
 const idle = new Int32Array(new SharedArrayBuffer(4));
-type WaitAsync = (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
+type WaitAsync = (
+  a: Int32Array,
+  i: number,
+  v: number,
+  t: number,
+) => { async: boolean; value: Promise<unknown> | string };
 // Deno's waitAsync timeouts fire on time (~50 µs) and keep the process
 // alive; Bun's (1.x) keep nothing alive, so a poll there could be left
 // hanging when nothing else is pending: Bun polls with timers.
@@ -180,21 +185,22 @@ export function profileOf(core: CoreLib, id: number, options: ProfileOptions): P
   if (started === -2) throw new Error("mtint: this LuaWorker is already being profiled (stop that profile first)");
   if (started !== 0) throw new Error("mtint: the native watchdog could not schedule the profile");
   let result: Promise<ProfileResult> | undefined;
+  const collect = (): ProfileResult => {
+    const out = new Float64Array(2);
+    const stopped = core.profileStop(id, out);
+    if (stopped === -1) throw new TypeError("LuaWorker closed or was reset while profiling");
+    if (stopped !== 0) throw new Error("mtint: out of memory collecting the profile");
+    const bytes = new Uint8Array(out[1]);
+    const n = core.profileText(id, bytes);
+    const lines = text.decode(bytes.subarray(0, Math.max(0, n))).split("\n").filter((l) => l !== "");
+    const counted = lines.map((l) => [l, Number(l.slice(l.lastIndexOf(" ") + 1))] as const);
+    counted.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const folded = counted.map(([l]) => `${l}\n`).join("");
+    return { samples: out[0], folded, svg: flameGraph(folded, `${out[0]} samples at ${hz} Hz`) };
+  };
   return {
     stop() {
-      result ??= (async () => {
-        const out = new Float64Array(2);
-        const stopped = core.profileStop(id, out);
-        if (stopped === -1) throw new TypeError("LuaWorker closed or was reset while profiling");
-        if (stopped !== 0) throw new Error("mtint: out of memory collecting the profile");
-        const bytes = new Uint8Array(out[1]);
-        const n = core.profileText(id, bytes);
-        const lines = text.decode(bytes.subarray(0, Math.max(0, n))).split("\n").filter((l) => l !== "");
-        const counted = lines.map((l) => [l, Number(l.slice(l.lastIndexOf(" ") + 1))] as const);
-        counted.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-        const folded = counted.map(([l]) => `${l}\n`).join("");
-        return { samples: out[0], folded, svg: flameGraph(folded, `${out[0]} samples at ${hz} Hz`) };
-      })();
+      result ??= new Promise<ProfileResult>((resolve) => resolve(collect()));
       return result;
     },
   };

@@ -113,19 +113,22 @@ eachVersion("stack(): inside a coroutine, across the resume into the main chunk"
   await assert.rejects(call, MtintError);
 });
 
-eachVersion("stack(): inside a C function it answers after `wait` with inC, and when the function returns", async (lua) => {
-  await using w = await LuaWorker.create({ lua });
-  const call = w.run("local v = require('host').recv() while true do end", { name: "recv" });
-  await sleep(20);
-  const blocked = await w.stack({ wait: 30 });
-  assert.deepEqual(blocked, { frames: [], truncated: false, inC: true });
-  w.send(1);
-  const after = await stackWhere(w, (s) => !s.inC);
-  assert.deepEqual(after.frames, [{ name: null, source: "recv", line: 1, what: "main" }]);
-  w.interrupt();
-  await assert.rejects(call, MtintError);
-  await assert.rejects(w.stack({ wait: -1 }), RangeError);
-});
+eachVersion(
+  "stack(): inside a C function it answers after `wait` with inC, and when the function returns",
+  async (lua) => {
+    await using w = await LuaWorker.create({ lua });
+    const call = w.run("local v = require('host').recv() while true do end", { name: "recv" });
+    await sleep(20);
+    const blocked = await w.stack({ wait: 30 });
+    assert.deepEqual(blocked, { frames: [], truncated: false, inC: true });
+    w.send(1);
+    const after = await stackWhere(w, (s) => !s.inC);
+    assert.deepEqual(after.frames, [{ name: null, source: "recv", line: 1, what: "main" }]);
+    w.interrupt();
+    await assert.rejects(call, MtintError);
+    await assert.rejects(w.stack({ wait: -1 }), RangeError);
+  },
+);
 
 test("stack(): the answer's layout decodes (empty, truncated, non-UTF-8 names)", () => {
   assert.deepEqual(decodeStack(new Uint8Array(0)), { frames: [], truncated: false, inC: false });
@@ -172,7 +175,7 @@ eachVersion("profile(): the hot function dominates the folded stacks; the SVG is
 });
 
 test("flame graph: escapes names and keeps widths to the samples", () => {
-  const svg = flameGraph("a;<b&\"c> 3\na 1\nbad line\n", "t");
+  const svg = flameGraph('a;<b&"c> 3\na 1\nbad line\n', "t");
   assert.ok(svg.includes("&lt;b&amp;&quot;c&gt;") && !svg.includes("<b&"), svg);
   assert.ok(svg.includes("all (4 samples, 100.00%)") && svg.includes("(3 samples, 75.00%)"), svg);
 });
@@ -208,7 +211,10 @@ eachVersion("pause() stops the call at its next instruction; resume() lets it fi
   assert.equal(got.length, seen, "no iteration while paused");
   assert.ok(w.cpuTime() - cpu < 20, `it waits natively: ${w.cpuTime() - cpu} ms of CPU`);
   const stack = await w.stack({ wait: 5000 });
-  assert.ok(stack && !stack.inC && stack.frames[0].what === "main", `the stack of a paused call: ${JSON.stringify(stack)}`);
+  assert.ok(
+    stack && !stack.inC && stack.frames[0].what === "main",
+    `the stack of a paused call: ${JSON.stringify(stack)}`,
+  );
   assert.equal(w.resume(), true);
   assert.deepEqual(await call, [2e7]);
   await sleep(20);

@@ -35,7 +35,9 @@ export async function inspectLatency(res: Results, version: string, samples: num
   }
   stop.abort();
   await call;
-  res.figures.push(...percentiles({ section: "inspect", name: "await lua.stack() (busy loop)", version, unit: "µs" }, stacks));
+  res.figures.push(
+    ...percentiles({ section: "inspect", name: "await lua.stack() (busy loop)", version, unit: "µs" }, stacks),
+  );
   res.figures.push(
     ...percentiles({ section: "inspect", name: "await lua.pause() → paused (busy loop)", version, unit: "µs" }, pauses),
   );
@@ -59,7 +61,15 @@ export async function profilerOverhead(res: Results, version: string, rounds: nu
     }
   }
   const base = median(runs[0].cpu), baseWall = median(runs[0].wall);
-  res.figures.push({ section: "inspect", name: "fib.lua CPU time, not profiled", stat: "median", version, value: base, unit: "ms", n: rounds });
+  res.figures.push({
+    section: "inspect",
+    name: "fib.lua CPU time, not profiled",
+    stat: "median",
+    version,
+    value: base,
+    unit: "ms",
+    n: rounds,
+  });
   for (const hz of [100, 1000]) {
     const cpu = median(runs[hz].cpu), wall = median(runs[hz].wall);
     res.figures.push(
