@@ -147,8 +147,7 @@ export async function stackOf(core: CoreLib, id: number, options: StackOptions):
       const n = core.stackRead(id, ticket, out);
       if (n > out.length) out = new Uint8Array(n);
       else if (n >= 0) return decodeStack(out.subarray(0, n));
-      else if (n === -3) return null;
-      else if (n === -1) throw gone();
+      else if (n === -3 || n === -1) return null; // the call ended (-1: with its state, closed or reset)
       else if (performance.now() - start >= wait) return { frames: [], truncated: false, inC: true };
       else return undefined;
     }
@@ -162,8 +161,7 @@ export async function pauseOf(core: CoreLib, id: number): Promise<boolean> {
   if (asked === 0) return false;
   return await poll(core, id, () => {
     const state = core.pauseState(id);
-    if (state === -1) throw gone();
-    return state === 1 ? true : state === 2 ? false : undefined;
+    return state === 1 ? true : state === 2 || state === -1 ? false : undefined; // -1: closed or reset meanwhile
   });
 }
 

@@ -243,6 +243,7 @@ MT_EXPORT double mtint_stack_ask(double id) {
 ** runs any more (the stack is null), -1 unknown id. */
 MT_EXPORT double mtint_stack_read(double id, double ticket, unsigned char *out, double cap) {
   mt_slot *s;
+  if (!(ticket >= 1 && cap >= 0)) return -1;
   mt_universe *u = main_lock((uint64_t)as_id(id), &s);
   if (u == NULL) return -1;
   double result;
@@ -392,6 +393,7 @@ MT_EXPORT int mtint_profile_stop(double id, double *out) {
 /* Copies the text of the last mtint_profile_stop (up to `cap` bytes) and
 ** frees it. Its length, or -1 for an unknown id. */
 MT_EXPORT double mtint_profile_text(double id, unsigned char *out, double cap) {
+  if (!(cap >= 0)) return -1;
   mt_slot *s;
   mt_universe *u = main_lock((uint64_t)as_id(id), &s);
   if (u == NULL) return -1;
