@@ -39,6 +39,7 @@ const core_sources = [_][]const u8{
     "csrc/core/kick_signal_linux.c",
     "csrc/core/kick_signal_posix.c",
     "csrc/core/watchdog.c",
+    "csrc/core/inspect.c",
     "csrc/core/mailbox.c",
     "csrc/core/posts.c",
     "csrc/core/exports.c",
@@ -62,6 +63,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/compat.c",
     "csrc/lua/world.c",
     "csrc/lua/hook.c",
+    "csrc/lua/inspect.c",
     "csrc/lua/hookfields.c",
     "csrc/lua/runner.c",
     "csrc/lua/module.c",
@@ -222,6 +224,15 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
     run_core.addArg(seconds);
     test_step.dependOn(&run_core.step);
 
+    const inspect_test = b.addExecutable(.{ .name = "inspect_test", .target = target, .optimize = .ReleaseSafe });
+    inspect_test.addCSourceFile(.{ .file = .{ .path = "tests/native/inspect_test.c" }, .flags = &c_flags });
+    inspect_test.addCSourceFiles(&core_sources, &c_flags);
+    inspect_test.addIncludePath(.{ .path = "csrc/core" });
+    inspect_test.linkLibC();
+    const run_inspect = b.addRunArtifact(inspect_test);
+    run_inspect.addArg(seconds);
+    test_step.dependOn(&run_inspect.step);
+
     const stack_test = b.addExecutable(.{ .name = "stack_test", .target = target, .optimize = .ReleaseSafe });
     stack_test.addCSourceFile(.{ .file = .{ .path = "tests/native/stack_test.c" }, .flags = &c_flags });
     stack_test.addCSourceFiles(&core_sources, core_flags);
@@ -263,6 +274,7 @@ fn addTests(b: *std.Build, target: std.zig.CrossTarget, optimize: std.builtin.Op
         return;
     };
     test_step.dependOn(sanitized(b, clang, "thread", "core_test", &.{"tests/native/core_test.c"}, null, seconds));
+    test_step.dependOn(sanitized(b, clang, "thread", "inspect_test", &.{"tests/native/inspect_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "address", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "thread", "stack_test", &.{"tests/native/stack_test.c"}, null, seconds));
     test_step.dependOn(sanitized(b, clang, "address", "pool_test", &.{ "tests/native/pool_test.c", "csrc/lua/pool.c" }, null, seconds));

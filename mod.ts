@@ -46,6 +46,7 @@ export type {
   ResetOptions,
   RunOptions,
 } from "./src/lua_worker.ts";
+export type { LuaFrame, LuaStack, Profile, ProfileOptions, ProfileResult, StackOptions } from "./src/inspect.ts";
 export { LuaPool, LuaPoolError } from "./src/pool.ts";
 export type {
   LuaPoolErrorCode,

@@ -71,6 +71,11 @@ const SECTIONS: [string, string, string][] = [
     "`lua.send(i)` → `host.recv()` → `host.post(v)` → the main thread's `messages()` iterator.",
   ],
   [
+    "inspect",
+    "Looking inside a running call (issue 14)",
+    "Against a busy loop: from `lua.stack()` / `lua.pause()` in JS to the promise resolving (the poll included). Profiler: `bench/programs/fib.lua` with and without `lua.profile({ hz })`, rounds alternated, medians; overhead on the worker thread's CPU time (`lua.cpuTime()`), wall time beside it; the CPU per sample from a 10 kHz run.",
+  ],
+  [
     "floors",
     "Reference floors of this machine (C)",
     "`bench/native/floors.c`, built with `zig cc -O2` and run in each runtime's run: what the mechanisms under the figures above cost here without Lua or JavaScript.",

@@ -13,7 +13,7 @@
  *   --no-dropin             skip the drop-in module under the stock interpreters
  *                           (runtime-independent: scripts/bench.sh runs it under Deno only)
  *   --only a,b              only these sections: latency, idle, calls, registry, roundtrip,
- *                           deadline, mailbox, functions, runaway, pool, cpu, dropin, floors, ids
+ *                           deadline, mailbox, functions, inspect, runaway, pool, cpu, dropin, floors, ids
  *   --out FILE              where to write the JSON (default bench/results/<runtime>.json)
  *
  * @module
@@ -53,6 +53,7 @@ import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
 import { callerFunctions, luaFunctionCalls, wasmoonFunctionCalls } from "./sections/functions.ts";
 import { argv, exit } from "../scripts/process.ts";
+import { inspectLatency, profilerOverhead } from "./sections/inspect.ts";
 
 const option = (name: string): string | undefined => {
   const i = argv.indexOf(name);
@@ -139,6 +140,11 @@ for (const v of chosen) {
     await callerFunctions(res, v, quick ? 300 : 2000);
     await luaFunctionCalls(res, v, quick ? 300 : 2000);
     log(`${v} functions: ${summary(res.figures, "functions", v)}`);
+  }
+  if (wants("inspect")) {
+    await inspectLatency(res, v, quick ? 50 : 300);
+    await profilerOverhead(res, v, quick ? 3 : 7, quick ? 0.2 : 0.5);
+    log(`${v} inspect: ${summary(res.figures, "inspect", v)}`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);
   if (wants("pool")) {

@@ -22,6 +22,16 @@ export interface CoreLib {
   /** Fills `out` (4 doubles): used, peak, allocations, limit; -1 for an unknown id. */
   memory(id: number, out: Float64Array): number;
   cpuNs(id: number): number;
+  /** Inspection (csrc/core/inspect.c, src/inspect.ts): the C results as they are. */
+  stackAsk(id: number): number;
+  stackRead(id: number, ticket: number, out: Uint8Array): number;
+  inspectKick(id: number): number;
+  pause(id: number): number;
+  pauseState(id: number): number;
+  resume(id: number): number;
+  profileStart(id: number, periodMs: number): number;
+  profileStop(id: number, out: Float64Array): number;
+  profileText(id: number, out: Uint8Array): number;
   nowNs(): number;
   liveIds(): number;
   liveStates(): number;
@@ -42,6 +52,15 @@ export function wrapCore(s: CoreFunctions): CoreLib {
     memoryUsed: (id) => s.mtint_memory_used(id),
     memory: (id, out) => s.mtint_memory(id, out),
     cpuNs: (id) => s.mtint_cpu_ns(id),
+    stackAsk: (id) => s.mtint_stack_ask(id),
+    stackRead: (id, ticket, out) => s.mtint_stack_read(id, ticket, nonEmpty(out), out.length),
+    inspectKick: (id) => s.mtint_inspect_kick(id),
+    pause: (id) => s.mtint_pause(id),
+    pauseState: (id) => s.mtint_pause_state(id),
+    resume: (id) => s.mtint_resume(id),
+    profileStart: (id, periodMs) => s.mtint_profile_start(id, periodMs),
+    profileStop: (id, out) => s.mtint_profile_stop(id, out),
+    profileText: (id, out) => s.mtint_profile_text(id, nonEmpty(out), out.length),
     nowNs: () => s.mtint_now_ns(),
     liveIds: () => s.mtint_live_ids(),
     liveStates: () => s.mtint_live_universes(),

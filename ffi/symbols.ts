@@ -73,6 +73,51 @@ export const coreSymbols = {
     ],
     result: "f64",
   },
+  /** Asks the running call for its stack: a ticket, 0 when no call runs, -1 for an unknown id (csrc/core/inspect.c). */
+  mtint_stack_ask: { parameters: ["f64"], result: "f64" },
+  /** The stack answering a ticket: its length (copied if it fits), -2 not yet, -3 no call runs, -1 unknown id. */
+  mtint_stack_read: {
+    parameters: [
+      "f64", // main state id
+      "f64", // ticket
+      "buffer", // out
+      "f64", // its size
+    ],
+    result: "f64",
+  },
+  /** Kicks the running call again while an inspection request waits; 0, or -1 for an unknown id. */
+  mtint_inspect_kick: { parameters: ["f64"], result: "i32" },
+  /** Asks the running call to pause: 1 asked or paused, 0 no call runs, -1 unknown id. */
+  mtint_pause: { parameters: ["f64"], result: "i32" },
+  /** 1 paused, 0 pause asked and not reached yet, 2 not pausing, -1 unknown id. */
+  mtint_pause_state: { parameters: ["f64"], result: "i32" },
+  /** Lets a paused call go on (or withdraws the request): 1 if one was paused or asked, 0 if not, -1 unknown id. */
+  mtint_resume: { parameters: ["f64"], result: "i32" },
+  /** Starts sampling every period; 0, -1 unknown id, -2 already profiling, -3 watchdog failed or bad period. */
+  mtint_profile_start: {
+    parameters: [
+      "f64", // main state id
+      "f64", // period in ms
+    ],
+    result: "i32",
+  },
+  /** Stops sampling; fills a Float64Array(2): samples, length of the folded text. 0, -1 unknown id, -2 not profiling, -3 out of memory. */
+  mtint_profile_stop: {
+    parameters: [
+      "f64", // main state id
+      "buffer", // Float64Array(2)
+    ],
+    result: "i32",
+  },
+  /** Copies the folded text of the last stop (and frees it); its length, -1 unknown id. */
+  mtint_profile_text: {
+    parameters: [
+      "f64", // main state id
+      "buffer", // out
+      "f64", // its size
+    ],
+    result: "f64",
+  },
   /** CLOCK_MONOTONIC in ns; host.clock() in Lua reads the same clock. */
   mtint_now_ns: { parameters: [], result: "f64" },
   /** Registered ids (main states and coroutines) in the process. */

@@ -38,6 +38,16 @@ import {
   type ResetOptions,
   type RunOptions,
 } from "./options.ts";
+import {
+  type LuaStack,
+  pauseOf,
+  type Profile,
+  profileOf,
+  type ProfileOptions,
+  resumeOf,
+  stackOf,
+  type StackOptions,
+} from "./inspect.ts";
 
 export { checkId, describe, modeOf } from "./options.ts";
 export type {
@@ -410,6 +420,56 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const ns = this.#core.cpuNs(this.id);
     if (ns < 0) throw new TypeError("LuaWorker is closed");
     return ns / 1e6;
+  }
+
+  /**
+   * The stack of the running call, taken at its next instruction without
+   * disturbing it (it goes on running), innermost frame first; null when
+   * no call runs. A state inside a C function answers when that returns,
+   * or after `wait` ms with `inC: true` and no frames.
+   */
+  stack(options: StackOptions = {}): Promise<LuaStack | null> {
+    try {
+      this.#checkOpen();
+      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return stackOf(this.#core, this.id, options);
+  }
+
+  /**
+   * Samples the running stack `hz` times a second (the native watchdog's
+   * ticks) until `stop()`, which resolves to the samples, the folded
+   * stacks and an SVG flame graph. Calls run while it samples are
+   * profiled; ticks while idle take nothing. One profile at a time.
+   */
+  profile(options: ProfileOptions = {}): Profile {
+    this.#checkOpen();
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    return profileOf(this.#core, this.id, options);
+  }
+
+  /**
+   * Stops the running call at its next instruction: resolves true once it
+   * has stopped (its thread waits natively), false when no call runs (or
+   * it ended first). A timeout, an abort signal, an interrupt or close()
+   * still end the call while it is paused; wall-clock timeouts keep
+   * counting, a cpuLimit does not.
+   */
+  pause(): Promise<boolean> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return pauseOf(this.#core, this.id);
+  }
+
+  /** Lets a paused call go on (or withdraws a pause not reached yet); false if there was none. */
+  resume(): boolean {
+    this.#checkOpen();
+    return resumeOf(this.#core, this.id);
   }
 
   /**

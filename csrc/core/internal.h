@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "cputime.h"
+#include "inspect.h"
 #include "mtint_core.h"
 
 /*
@@ -135,6 +136,8 @@ struct mt_universe {
   ** deadline; rekick_pos by rearm_schedule (see there). */
   _Atomic uint32_t deadline_pos;
   _Atomic uint32_t rekick_pos;
+  _Atomic uint32_t profile_pos;
+  mt_inspect insp;             /* stack, samples, pause (inspect.c) */
 };
 
 /* Kick machinery (kick.c). */
@@ -153,6 +156,15 @@ void kick_direct(mt_universe *u, void *L);
 /* Watchdog (watchdog.c): re-arms `u` while requests are pending. */
 void rearm_schedule(mt_universe *u);
 void rearm_cancel(mt_universe *u);
+/* Profile ticks every `period_ns` while u->insp.profiling (watchdog.c). */
+int profile_schedule(mt_universe *u, uint64_t period_ns);
+void profile_cancel(mt_universe *u);
+
+/* Inspection (inspect.c): set up at open, torn down at close; a tick asks
+** the running call of main id `id` for a sample. */
+void inspect_init(mt_universe *u);
+void inspect_destroy(mt_universe *u);
+void inspect_tick(uint64_t id);
 
 /* Universe table (universe.c). */
 mt_universe *universe_from_handle(uint64_t handle);

@@ -267,6 +267,30 @@ void mt_post_unreserve(mt_universe *u, size_t len);
 ** id is `id`. Any thread. MT_OK or MT_UNKNOWN (closed since). */
 int mt_posts_taken(uint64_t id, size_t len);
 
+/* --- inspection: stack, profile samples, pause (inspect.c) --------------- */
+
+/* What the host asks the running call's hook to do, besides interrupting. */
+enum { MT_INSPECT_STACK = 1, MT_INSPECT_SAMPLE = 2, MT_INSPECT_PAUSE = 4 };
+
+/* The request word, to read inline in the hook (relaxed: a request is
+** followed by its own arm, which makes the hook look again). */
+const _Atomic uint32_t *mt_inspect_word(mt_universe *u);
+/* Takes the requests pending (MT_INSPECT_* bits) for the owner's hook. A
+** PAUSE bit is returned only for the running call, which then counts as
+** paused until mt_pause_wait returns. Owner thread. */
+uint32_t mt_inspect_take(mt_universe *u);
+/* Publishes the answer to every stack request made so far. Owner thread. */
+void mt_stack_answer(mt_universe *u, const void *bytes, size_t len);
+/* Counts one sample of folded stack `key` (dropped when not profiling).
+** Owner thread; copies the key only the first time it is seen. */
+void mt_profile_add(mt_universe *u, const char *key, size_t len);
+/* Waits, natively, until the host resumes, or an interrupt or a
+** cancellation reaches the universe (they win over a pause), with `since`
+** read by mt_mailbox_wakes before mt_inspect_take. Returns 0 when the
+** pause is over, MT_INSPECT_STACK when the host asked for the stack
+** meanwhile: the caller answers and waits again. Owner thread. */
+uint32_t mt_pause_wait(mt_universe *u, uint64_t since);
+
 /* --- introspection ----------------------------------------------------- */
 
 /* Live registered ids, all universes. */

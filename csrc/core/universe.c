@@ -88,6 +88,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   u->grants = NULL;
   u->ngrants = 0;
   mailbox_init(u);
+  inspect_init(u);
   atomic_fetch_add(&u->gen, 1); /* odd: open */
   atomic_fetch_add(&live_universes, 1);
   kick_signal_attach(u);
@@ -107,6 +108,7 @@ void mt_universe_close(mt_universe *u) {
     if (u->map.entries[i].key != NULL) slot_retire(u, u->map.entries[i].slot, 0);
   atomic_store(&u->kick_head, NO_SLOT);
   idmap_free(&u->map);
+  inspect_destroy(u); /* likewise: the host's entries lock the main slot */
   mailbox_destroy(u); /* no sender: they hold a slot's LOCK, all retired */
   free(u->grants);
   u->grants = NULL;

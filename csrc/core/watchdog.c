@@ -10,6 +10,8 @@
 **   removes the interrupt hook through some C module is kicked again. The
 **   entry names its universe by main id and call seq, so firing after the
 **   call ended does nothing (mt_interrupt_call checks both);
+** - ticks a profiled universe every period (PROFILE entries): each tick
+**   asks its running call for a sample (inspect.c);
 ** - re-arms a universe while it has interrupt requests pending (2 ms after
 **   the request, then every 4, 8, ... 64 ms), which closes the two windows
 **   in which an arm can be undone on the owner thread itself: LuaJIT's
@@ -33,13 +35,14 @@
 #define REARM_FIRST_NS 2000000u /* 2 ms */
 #define REARM_MAX_NS 64000000u  /* 64 ms */
 
-enum { DEADLINE, REARM };
+enum { DEADLINE, REARM, PROFILE };
 
 typedef struct {
   uint64_t when;
   uint64_t main_id;   /* DEADLINE: the call's state */
-  uint64_t seq;       /* DEADLINE: the call; REARM: the next interval */
-  uint64_t handle;    /* REARM: the universe, validated on firing */
+  uint64_t seq;       /* DEADLINE: the call; REARM: the next interval;
+                         PROFILE: the period */
+  uint64_t handle;    /* REARM, PROFILE: the universe, validated on firing */
   uint64_t deadline;  /* DEADLINE: the wall-clock one, UINT64_MAX for none */
   uint64_t cpu_limit; /* DEADLINE: ns of CPU, 0 for none (or once fired) */
   mt_universe *u;
@@ -59,7 +62,9 @@ uint64_t mt_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static _Atomic uint32_t *pos_of(wd_entry *e) { return e->kind == DEADLINE ? &e->u->deadline_pos : &e->u->rekick_pos; }
+static _Atomic uint32_t *pos_of(wd_entry *e) {
+  return e->kind == DEADLINE ? &e->u->deadline_pos : e->kind == REARM ? &e->u->rekick_pos : &e->u->profile_pos;
+}
 
 static void place(uint32_t i, wd_entry e) {
   heap[i] = e;
@@ -147,6 +152,13 @@ static void *watchdog(void *arg) {
       heap[0].cpu_limit = 0;
       heap[0].when = now + REKICK_NS;
       sift_down(0);
+    } else if (e.kind == PROFILE) {
+      if (universe_from_handle(e.handle) != e.u || !atomic_load(&e.u->insp.profiling)) {
+        heap_remove(0);
+        continue;
+      }
+      heap[0].when = e.when + e.seq > now ? e.when + e.seq : now + e.seq; /* no burst after a stall */
+      sift_down(0);
     } else if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) {
       heap[0].seq = e.seq * 2 < REARM_MAX_NS ? e.seq * 2 : REARM_MAX_NS;
       heap[0].when = now + heap[0].seq;
@@ -162,6 +174,7 @@ static void *watchdog(void *arg) {
     /* Without wd_lock: sending the signal takes microseconds, and every
     ** owner takes wd_lock at the end of every call. */
     if (e.kind == DEADLINE) interrupt_call_because(e.main_id, e.seq, e.cause);
+    else if (e.kind == PROFILE) inspect_tick(e.main_id); /* checks the id under its slot lock */
     else kick_rearm(e.u, e.handle);
     pthread_mutex_lock(&wd_lock);
   }
@@ -236,5 +249,26 @@ void rearm_schedule(mt_universe *u) {
 void rearm_cancel(mt_universe *u) {
   pthread_mutex_lock(&wd_lock);
   if (u->rekick_pos) heap_remove(u->rekick_pos - 1);
+  pthread_mutex_unlock(&wd_lock);
+}
+
+/* Schedules u's profile ticks (one entry per universe); 0 if the watchdog
+** could not start or is out of memory. The caller holds u's main slot. */
+int profile_schedule(mt_universe *u, uint64_t period_ns) {
+  pthread_mutex_lock(&wd_lock);
+  int ok = start_locked();
+  if (ok && u->profile_pos == 0) {
+    wd_entry e = {mt_now_ns() + period_ns, u->main_id, period_ns, universe_handle(u), 0, 0, u, PROFILE, MT_CAUSE_HOST};
+    ok = heap_insert(e);
+    if (ok && u->profile_pos == 1) pthread_cond_signal(&wd_cond);
+  }
+  pthread_mutex_unlock(&wd_lock);
+  return ok;
+}
+
+void profile_cancel(mt_universe *u) {
+  if (atomic_load_explicit(&u->profile_pos, memory_order_relaxed) == 0) return; /* not profiled: no lock */
+  pthread_mutex_lock(&wd_lock);
+  if (u->profile_pos) heap_remove(u->profile_pos - 1);
   pthread_mutex_unlock(&wd_lock);
 }

@@ -272,7 +272,7 @@ static void desired(mt_world *w, lua_State *L, lua_Hook *f, int *mask, int *coun
   int umask, ucount;
   userhook_mask(w, L, &umask, &ucount);
   *f = mt_hook;
-  if (mt_peek(w->u, L) != MT_NONE) {
+  if (mt_peek(w->u, L) != MT_NONE || atomic_load(mt_inspect_word(w->u)) != 0) { /* inspection: csrc/core/inspect.c */
     *mask = umask | w->arm_mask;
     *count = 1;
 #ifdef MTINT_LUAJIT
@@ -411,6 +411,7 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
     return;
   }
   if (w->track_runner) world_runner(w);
+  if (atomic_load_explicit(mt_inspect_word(w->u), memory_order_relaxed) != 0) inspect_run(w, L);
   if (ar->event != LUA_HOOKCOUNT) {
     /* Armed for an interrupt (MT_ARM_MASK, drop-in), a call or return delivers it
     ** as a count event would: inside C-calling compiled loops, and inside

@@ -257,6 +257,7 @@ void world_free(mt_world *w) {
   if (w->u != NULL) mt_universe_close(w->u); /* the sentinel always does it; but never leave ids to freed memory */
   pool_destroy(&w->pool);
   free(w->cancel_trace);
+  inspect_free(w);
   free(w);
 }
 
@@ -270,6 +271,7 @@ void world_detach(mt_world *w, lua_State *L) {
   w->u = NULL;
   free(w->cancel_trace);
   w->cancel_trace = NULL;
+  inspect_free(w);
   if (w->pooled) return; /* the state frees into the pool to the end */
   void *ud;
   if (lua_getallocf(L, &ud) == world_alloc && ud == w) {

@@ -22,6 +22,7 @@
 #define MT_CHAIN_MAX 200 /* deeper resumes are reached as their callers resume */
 
 typedef struct mt_host mt_host;
+typedef struct mt_inspect_scratch mt_inspect_scratch;
 
 /* What an armed interrupt hook listens to: count (the next instruction),
 ** and call and return, which LuaJIT's compiled code still goes through
@@ -86,6 +87,8 @@ typedef struct mt_world {
                            -1 if not found */
   int runner;           /* kernel id of the thread last seen running the
                            state (allocating or hooking); that thread only */
+  mt_inspect_scratch *inspect_scratch; /* the hook's buffers for stacks and
+                           samples (inspect.c), malloc'd at first use */
 } mt_world;
 
 /* The world of L, or NULL when its allocator is not ours. */
@@ -144,6 +147,11 @@ size_t closestack_room(const mt_world *w, size_t nsize);
 void runner_find(mt_world *w, lua_State *L, size_t span);
 /* mt_ops.runs_here (runner.c). */
 int runner_proven(void *ctx, void *main_L);
+
+/* Inspection (inspect.c): does what the host asked the hook for (stack,
+** sample, pause); frees the buffers it used. Owner thread. */
+void inspect_run(mt_world *w, lua_State *L);
+void inspect_free(mt_world *w);
 
 /* Wraps coroutine.resume and coroutine.wrap (coro.c). */
 void coro_install(lua_State *L);
