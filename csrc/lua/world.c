@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "world.h"
@@ -83,7 +84,8 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         (w->watch_seq != 0 && atomic_load_explicit(w->cancel_word, memory_order_relaxed) == w->watch_seq))
       return NULL;
     size_t limit = atomic_load_explicit(&w->meter.limit, memory_order_relaxed);
-    if (limit != 0 && !w->limit_lifted && used + (nsize - old) > limit) {
+    size_t after = used + (nsize - old);
+    if ((limit != 0 && !w->limit_lifted && after > limit) || (w->ceiling != 0 && after > w->ceiling)) {
       w->refused = 1;
       return NULL;
     }
@@ -230,11 +232,22 @@ static int panic(lua_State *L) {
   return 0; /* Lua aborts */
 }
 
+/* Without a memoryLimit, a hosted state still stops at half the machine's
+** physical memory: a runaway allocation loop then fails as out-of-memory
+** in Lua, where the script and the host see it, instead of waking the
+** kernel's OOM killer, which would end the whole host process. */
+static size_t machine_ceiling(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || size <= 0) return 0;
+  return (size_t)pages / 2 * (size_t)size;
+}
+
 mt_world *world_newstate(int hosted) {
   pin_libraries();
   mt_world *w = calloc(1, sizeof *w);
   if (w == NULL) return NULL;
   w->pooled = 1;
+  w->ceiling = hosted ? machine_ceiling() : 0;
   lua_State *L = lua_newstate(world_alloc, w);
   if (L == NULL) {
     world_free(w);

@@ -57,6 +57,8 @@ typedef struct mt_world {
 
   mt_meter meter;      /* used, peak, allocations, limit: written by the
                           owner, read anywhere */
+  size_t ceiling;      /* hosted states: half the machine's memory, a
+                          limit also without memoryLimit; 0: none */
   int limit_lifted;    /* the message handler may pass the limit */
   int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */
