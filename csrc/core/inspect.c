@@ -159,13 +159,17 @@ void mt_profile_add(mt_universe *u, const char *key, size_t len) {
   pthread_mutex_unlock(&in->lock);
 }
 
-uint32_t mt_pause_wait(mt_universe *u, uint64_t since) {
+/* Not `wakes`, which recv and post wait on: the main thread taking posts
+** bumps it too, and that must not end a pause. An interrupt raises
+** `pending` and a cancellation `cancel_seq` before mailbox_wake bumps
+** `wakes` and reads mbox_waiting (seq_cst), and this raises mbox_waiting
+** before it reads them: either it sees the request, or it is woken. */
+uint32_t mt_pause_wait(mt_universe *u) {
   mt_inspect *in = &u->insp;
   uint32_t asked = 0;
   pthread_mutex_lock(&u->mbox_lock);
   atomic_store(&u->mbox_waiting, 1); /* mailbox_wake broadcasts from now on */
-  while (!atomic_load(&in->resume) && atomic_load(&u->wakes) == since && atomic_load(&u->pending) <= 0 &&
-         !mt_call_cancelled(u)) {
+  while (!atomic_load(&in->resume) && atomic_load(&u->pending) <= 0 && !mt_call_cancelled(u)) {
     /* A stack asked while paused: mtint_stack_ask broadcasts after its bit. */
     if (atomic_load(&in->req) & MT_INSPECT_STACK) {
       asked = atomic_fetch_and(&in->req, ~(uint32_t)MT_INSPECT_STACK) & MT_INSPECT_STACK;
@@ -194,12 +198,20 @@ static mt_universe *main_lock(uint64_t id, mt_slot **s) {
 
 /* Sets `bits` and arms the running call as a cancellation does: the main
 ** state directly where the version allows, and a kick whose arm_call
-** reaches the coroutines it is resuming. Main slot locked. */
-static void poke(mt_universe *u, mt_slot *s, uint32_t bits) {
+** reaches the coroutines it is resuming. Main slot locked; returns
+** kick()'s answer: the caller sends the signal after unlocking, as
+** registry.c does (the handler may need that lock). */
+static int poke(mt_universe *u, mt_slot *s, uint32_t bits) {
   atomic_fetch_or(&u->insp.req, bits);
   if (atomic_load_explicit(&u->arming, memory_order_relaxed) != MT_ARM_SIGNAL) kick_direct(u, s->L);
   atomic_store(&u->rearm, 1);
-  kick(u);
+  return kick(u);
+}
+
+/* Unlocks the main slot, then sends the signal a poke asked for. */
+static void unlock_and_signal(mt_universe *u, mt_slot *s, int signalling) {
+  slot_unlock(s);
+  if (signalling) kick_signal(u);
 }
 
 static double as_id(double d) { return d >= 1 && d < (double)MT_ID_LIMIT && d == (double)(uint64_t)d ? d : 0; }
@@ -208,8 +220,8 @@ void inspect_tick(uint64_t id) {
   mt_slot *s;
   mt_universe *u = main_lock(id, &s);
   if (u == NULL) return;
-  if (atomic_load(&u->insp.profiling) && atomic_load(&u->call_seq) != 0) poke(u, s, MT_INSPECT_SAMPLE);
-  slot_unlock(s);
+  int signalling = atomic_load(&u->insp.profiling) && atomic_load(&u->call_seq) != 0 && poke(u, s, MT_INSPECT_SAMPLE);
+  unlock_and_signal(u, s, signalling);
 }
 
 /* Asks the running call of state `id` for its stack. Returns a ticket for
@@ -220,11 +232,12 @@ MT_EXPORT double mtint_stack_ask(double id) {
   mt_universe *u = main_lock((uint64_t)as_id(id), &s);
   if (u == NULL) return -1;
   double ticket = 0;
+  int signalling = 0;
   if (atomic_load(&u->call_seq) != 0) {
     pthread_mutex_lock(&u->insp.lock);
     ticket = (double)++u->insp.stack_asked;
     pthread_mutex_unlock(&u->insp.lock);
-    poke(u, s, MT_INSPECT_STACK);
+    signalling = poke(u, s, MT_INSPECT_STACK);
     /* A paused owner answers from its wait. If it is not paused yet, it
     ** sets paused_seq before it looks at the bit under mbox_lock, so
     ** either this sees paused_seq or the owner sees the bit. */
@@ -234,7 +247,7 @@ MT_EXPORT double mtint_stack_ask(double id) {
       pthread_mutex_unlock(&u->mbox_lock);
     }
   }
-  slot_unlock(s);
+  unlock_and_signal(u, s, signalling);
   return ticket;
 }
 
@@ -265,8 +278,8 @@ MT_EXPORT int mtint_inspect_kick(double id) {
   mt_slot *s;
   mt_universe *u = main_lock((uint64_t)as_id(id), &s);
   if (u == NULL) return -1;
-  if (atomic_load(&u->insp.req) != 0 && atomic_load(&u->call_seq) != 0) poke(u, s, 0);
-  slot_unlock(s);
+  int signalling = atomic_load(&u->insp.req) != 0 && atomic_load(&u->call_seq) != 0 && poke(u, s, 0);
+  unlock_and_signal(u, s, signalling);
   return 0;
 }
 
@@ -277,15 +290,15 @@ MT_EXPORT int mtint_pause(double id) {
   mt_universe *u = main_lock((uint64_t)as_id(id), &s);
   if (u == NULL) return -1;
   uint64_t call = atomic_load(&u->call_seq);
-  int result = call != 0;
+  int result = call != 0, signalling = 0;
   if (call != 0 && atomic_load(&u->insp.paused_seq) != call) {
     pthread_mutex_lock(&u->mbox_lock); /* resume's lock: a resume after this wins */
     atomic_store(&u->insp.resume, 0);
     pthread_mutex_unlock(&u->mbox_lock);
     atomic_store(&u->insp.pause_seq, call); /* before the bit (mt_inspect_take) */
-    poke(u, s, MT_INSPECT_PAUSE);
+    signalling = poke(u, s, MT_INSPECT_PAUSE);
   }
-  slot_unlock(s);
+  unlock_and_signal(u, s, signalling);
   return result;
 }
 

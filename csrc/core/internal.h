@@ -145,7 +145,7 @@ void kick_init_once(void);
 void kick_push(mt_universe *u, uint32_t index);
 /* Arms here when this thread owns u; returns 1 when a signal must go
 ** (kick_signal), 0 when done or not needed. */
-int kick(mt_universe *u);
+__attribute__((warn_unused_result)) int kick(mt_universe *u);
 /* Sends the kick signal; 1 when one is on its way (sent now or earlier). */
 int kick_signal(mt_universe *u);
 void kick_rearm(mt_universe *u, uint64_t handle);

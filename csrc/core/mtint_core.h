@@ -285,11 +285,10 @@ void mt_stack_answer(mt_universe *u, const void *bytes, size_t len);
 ** Owner thread; copies the key only the first time it is seen. */
 void mt_profile_add(mt_universe *u, const char *key, size_t len);
 /* Waits, natively, until the host resumes, or an interrupt or a
-** cancellation reaches the universe (they win over a pause), with `since`
-** read by mt_mailbox_wakes before mt_inspect_take. Returns 0 when the
-** pause is over, MT_INSPECT_STACK when the host asked for the stack
-** meanwhile: the caller answers and waits again. Owner thread. */
-uint32_t mt_pause_wait(mt_universe *u, uint64_t since);
+** cancellation reaches the universe (they win over a pause). Returns 0
+** when the pause is over, MT_INSPECT_STACK when the host asked for the
+** stack meanwhile: the caller answers and waits again. Owner thread. */
+uint32_t mt_pause_wait(mt_universe *u);
 
 /* --- introspection ----------------------------------------------------- */
 

@@ -189,12 +189,11 @@ static void take_sample(mt_world *w, lua_State *L) {
 /* --- the hook's entry ------------------------------------------------------ */
 
 void inspect_run(mt_world *w, lua_State *L) {
-  uint64_t since = mt_mailbox_wakes(w->u); /* before the take: see mt_pause_wait */
   uint32_t bits = mt_inspect_take(w->u);
   if (bits & MT_INSPECT_STACK) answer_stack(w, L);
   if (bits & MT_INSPECT_SAMPLE) take_sample(w, L);
   if (bits & MT_INSPECT_PAUSE)
-    while (mt_pause_wait(w->u, since)) answer_stack(w, L);
+    while (mt_pause_wait(w->u)) answer_stack(w, L);
 }
 
 void inspect_free(mt_world *w) {
