@@ -76,7 +76,10 @@ export const cases: HostileCase[] = [{
     const syntax = await rejectionOf(w.run(`error(select(2, ${load}("x = '\\255")), 0)`), "syntax");
     assert.ok(syntax instanceof LuaError && syntax.value instanceof Uint8Array, String(syntax));
     // A result refused at a key that is not UTF-8: the message names the path.
-    const refused = await rejectionOf(w.run("return { ['\\255'] = coroutine.create(function() end) }"), "refused result");
+    const refused = await rejectionOf(
+      w.run("return { ['\\255'] = coroutine.create(function() end) }"),
+      "refused result",
+    );
     assert.ok(refused instanceof TypeError, String(refused));
     assert.match(refused.message, /^result\[0\]\.\uFFFD: a Lua thread cannot cross/);
     await expectUsable(w);
