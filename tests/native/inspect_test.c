@@ -52,7 +52,6 @@ static uint64_t now_ms(void) { return mt_now_ns() / 1000000u; }
 
 /* The fake hook: csrc/lua/inspect.c's inspect_run, then hook.c's settle. */
 static void hook(owner *o) {
-  uint64_t since = mt_mailbox_wakes(o->u);
   uint32_t bits = mt_inspect_take(o->u);
   if (bits & MT_INSPECT_STACK) {
     mt_stack_answer(o->u, "frames", 6);
@@ -64,7 +63,7 @@ static void hook(owner *o) {
   }
   if (bits & MT_INSPECT_PAUSE) {
     atomic_fetch_add(&o->pauses, 1);
-    while (mt_pause_wait(o->u, since)) mt_stack_answer(o->u, "paused", 6);
+    while (mt_pause_wait(o->u)) mt_stack_answer(o->u, "paused", 6);
   }
   mt_kicks_hold(o->u);
   if (atomic_load(mt_inspect_word(o->u)) != 0) atomic_store(&o->armed, 1); /* desired() */
