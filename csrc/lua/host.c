@@ -495,10 +495,12 @@ static int run_protected(lua_State *L) {
   ** cancellation. A finalizer's error stops the collection after the
   ** sweep, and what it allocated stays until the next one: so again, as
   ** long as finalizers fail (a bounded number of times: they may breed).
-  ** Collecting first frees, then shrinks the string table: a shrink that
-  ** fails at the limit is skipped, nothing is lost. */
+  ** The collection's own allocations (5.1 and LuaJIT shrink the string
+  ** table by allocating the smaller one, maybe before anything is freed)
+  ** may pass the limit; finalizers' may not (world.c collection_may_pass). */
   if ((status == LUA_ERRMEM || r->load_memory || w->refused) && !mt_call_cancelled(w->u)) { /* a cancelled call runs no finalizers */
     w->watch_seq = w->host->seq;
+    w->collecting = 1;
     for (int tries = 0; tries < COLLECT_TRIES; tries++) {
       lua_pushvalue(L, 1);
       int collected = lua_pcall(L, 0, 0, 0);
@@ -510,6 +512,7 @@ static int run_protected(lua_State *L) {
         break;
       }
     }
+    w->collecting = 0;
     w->watch_seq = 0;
   }
   return 0;

@@ -126,6 +126,13 @@ void rehook_cancelled(mt_world *w, lua_State *L) {
   if (offset < 0 || L == NULL || !mt_call_cancelled(w->u)) return;
   *((volatile unsigned char *)L + offset) = 1;
 }
+
+int rehook_hooks_off(mt_world *w, lua_State *L) {
+  (void)w;
+  int offset = atomic_load_explicit(&allowhook_offset, memory_order_relaxed);
+  if (offset < 0 || L == NULL) return -1;
+  return *((volatile unsigned char *)L + offset) == 0;
+}
 #else
 /*
 ** LuaJIT turns hooks off with the HOOK_ACTIVE bit (0x10) of the global
@@ -254,5 +261,12 @@ void rehook_cancelled(mt_world *w, lua_State *L) {
   if (offset < 0 || w->main == NULL || !mt_call_cancelled(w->u)) return;
   volatile unsigned char *mask = (unsigned char *)w->main + offset;
   *mask = *mask & ~HOOK_ACTIVE_BIT;
+}
+
+int rehook_hooks_off(mt_world *w, lua_State *L) {
+  (void)L;
+  int offset = atomic_load_explicit(&hookmask_offset, memory_order_relaxed);
+  if (offset < 0 || w->main == NULL) return -1;
+  return (*((volatile unsigned char *)w->main + offset) & HOOK_ACTIVE_BIT) != 0;
 }
 #endif

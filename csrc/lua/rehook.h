@@ -17,4 +17,8 @@ void rehook_probe(lua_State *L);
 ** Owner thread; from the kick handler too (it stores one byte). */
 void rehook_cancelled(mt_world *w, lua_State *L);
 
+/* 1 when L runs with hooks off (inside a hook or a finalizer), 0 when not,
+** -1 when rehook_probe could not tell. Owner thread. */
+int rehook_hooks_off(mt_world *w, lua_State *L);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "rehook.h"
 #include "world.h"
 
 /* Hosted states stay on their worker's thread: the owner record is
@@ -58,6 +59,19 @@ static void pooled_free(mt_world *w, void *ptr, size_t old) {
   else free(ptr);
 }
 
+/* mtint's collection after an out-of-memory error (host.c) must be able to
+** run at the limit: 5.1 and LuaJIT shrink the string table by allocating
+** the smaller one first, which they may do before the collection has freed
+** anything, and an error there would fail every later collection too (the
+** state answered "not enough memory" forever). The finalizers it runs are
+** the script's code and stay under the limit: they run with hooks off
+** (allowhook 0; LuaJIT's HOOK_ACTIVE), which is how they are told apart.
+** Where rehook.c could not find that flag, the collection passes the
+** limit: a state that works on matters more than the bound on finalizers. */
+static int collection_may_pass(mt_world *w) {
+  return w->collecting && rehook_hooks_off(w, w->main) != 1;
+}
+
 /*
 ** Runs on the owner thread for every allocation of the state. A freed
 ** block of exactly a coroutine's size may be a registered coroutine:
@@ -85,7 +99,8 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     size_t limit = atomic_load_explicit(&w->meter.limit, memory_order_relaxed);
     size_t after = used + (nsize - old);
-    if ((limit != 0 && !w->limit_lifted && after > limit) || (w->ceiling != 0 && after > w->ceiling)) {
+    if ((limit != 0 && !w->limit_lifted && after > limit && !collection_may_pass(w)) ||
+        (w->ceiling != 0 && after > w->ceiling)) {
       w->refused = 1;
       return NULL;
     }

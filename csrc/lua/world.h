@@ -60,6 +60,8 @@ typedef struct mt_world {
   size_t ceiling;      /* hosted states: half the machine's memory, a
                           limit also without memoryLimit; 0: none */
   int limit_lifted;    /* the message handler may pass the limit */
+  int collecting;      /* mtint's collection after an out-of-memory error:
+                          it may pass the limit outside finalizers */
   int refused;         /* an allocation failed at the limit (this call) */
   int fail_alloc;      /* set while a cancelled call unwinds */
   uint64_t watch_seq;  /* the host call whose cancellation makes every
