@@ -19,7 +19,8 @@
 ** Upstream 5.4.0-5.4.4 and 5.4.5+ are right; 5.3 and earlier never cache
 ** `top` across the call.
 **
-** What moves the stack (luaD_reallocstack, always a new block in 5.4.0-5.4.4)
+** What moves the stack (luaD_reallocstack: a realloc of the block in 5.4.0
+** to 5.4.2, a new block and a free of the old one in 5.4.3 and 5.4.4)
 ** is not pcall as such but any of: growth (luaD_growstack: a deep or wide
 ** call in the metamethod, even the metamethod's own frame, table.unpack,
 ** string.byte, varargs, coroutine results, error handling), and shrinking
@@ -28,9 +29,10 @@
 ** it, as can a finalizer, a __close handler, a __gc or __tostring run from
 ** it). The thread may also be one that resumed the running coroutine.
 **
-** The fix: no block of a thread whose stack luaV_concat may still use is
-** ever handed out. The allocator sees a new stack block as a plain
-** (NULL, 0, size) request, so for each thread that can have luaV_concat on
+** The fix: no new block for a thread whose stack luaV_concat may still use
+** is ever handed out. A realloc names the block (concatguard_holds); 5.4.3+
+** ask for a new stack as a plain (NULL, 0, size) request, so for each
+** thread that can have luaV_concat on
 ** the C stack (the host call's main thread and the coroutines it resumes,
 ** world->chain; not the yielded ones) it asks: could this be that thread's
 ** new stack, and is a metamethod of an OP_CONCAT running in it? If both,
@@ -133,7 +135,7 @@ static int scan(const state5 *T, long bound, long *inuse) {
   return active;
 }
 
-/* Whether `slots` could be thread T's new stack while luaD_concat uses it. */
+/* Whether `slots` could be thread T's new stack while luaV_concat uses it. */
 static int refuses_for(const state5 *T, long slots) {
   long size = (T->stack_last - T->stack) / SLOT, top = (T->top - T->stack) / SLOT, inuse;
   long twice = 2 * size > MAXSTACK ? MAXSTACK : 2 * size;
@@ -152,6 +154,7 @@ static int refuses_for(const state5 *T, long slots) {
 
 int concatguard_refuses(mt_world *w, size_t nsize) {
   long slots = (long)(nsize / SLOT) - EXTRA_STACK;
+  if (nsize % SLOT != 0 || slots < 2 * MINSTACK) return 0; /* no stack is smaller */
   int refuse = refuses_for((const state5 *)w->main, slots);
   int depth = w->chain_depth;
   if (depth > MT_CHAIN_MAX) depth = MT_CHAIN_MAX;
@@ -161,6 +164,24 @@ int concatguard_refuses(mt_world *w, size_t nsize) {
   }
   w->concat_refused |= refuse;
   return refuse;
+}
+
+/* 5.4.0-5.4.2 reallocate the stack in place (luaM_reallocvector on the
+** old block): there the block is known, and any move of it is refused. */
+int concatguard_holds(mt_world *w, const void *block, size_t osize) {
+  if (osize % SLOT != 0 || (long)(osize / SLOT) < 2 * MINSTACK + EXTRA_STACK) return 0;
+  const state5 *T = (const state5 *)w->main;
+  long inuse;
+  int hold = T->stack == block && scan(T, (T->stack_last - T->stack) / SLOT + 2, &inuse) == 1;
+  int depth = w->chain_depth;
+  if (depth > MT_CHAIN_MAX) depth = MT_CHAIN_MAX;
+  for (int i = 0; i < depth && !hold; i++) {
+    T = (const state5 *)w->chain[i];
+    hold = T->stack == block && lua_status(w->chain[i]) != LUA_YIELD &&
+           scan(T, (T->stack_last - T->stack) / SLOT + 2, &inuse) == 1;
+  }
+  w->concat_refused |= hold;
+  return hold;
 }
 
 /* Room for the metamethods to come, so that the usual ones need not grow
@@ -230,6 +251,11 @@ void concatguard_probe(mt_world *w, lua_State *L) {
 
 int concatguard_refuses(mt_world *w, size_t nsize) {
   (void)w, (void)nsize;
+  return 0;
+}
+
+int concatguard_holds(mt_world *w, const void *block, size_t osize) {
+  (void)w, (void)block, (void)osize;
   return 0;
 }
 

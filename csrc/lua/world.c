@@ -95,9 +95,18 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       return NULL;
     }
     /* A new stack (ptr NULL, tag 0) must not move one that luaV_concat holds. */
-    if (w->concat_guard && ptr == NULL && osize == 0 && nsize % 16 == 0 && nsize >= 720 &&
-        concatguard_refuses(w, nsize))
-      return NULL;
+    if (w->concat_guard && ptr == NULL && osize == 0 && concatguard_refuses(w, nsize)) return NULL;
+  }
+  if (w->concat_guard && ptr != NULL && concatguard_holds(w, ptr, old)) return NULL; /* 5.4.0-5.4.2: shrinks may fail */
+  if (w->concat_defer && ptr != NULL && nsize > old && w->pooled && w->deferred.n < 8) {
+    /* concatguard.c's check: the stack moves (never grown in place), its old block stays. */
+    void *block = pooled_realloc(w, NULL, 0, nsize);
+    if (block == NULL) return NULL;
+    memcpy(block, ptr, old);
+    w->deferred.ptr[w->deferred.n] = ptr;
+    w->deferred.size[w->deferred.n++] = osize;
+    meter_grew(&w->meter, used + nsize, 1);
+    return block;
   }
   void *p = closing_stack && w->pooled && old > POOL_MAX ? realloc(ptr, closestack_room(w, nsize))
             : w->pooled                                  ? pooled_realloc(w, ptr, old, nsize)

@@ -155,6 +155,9 @@ size_t closestack_room(const mt_world *w, size_t nsize);
 /* concatguard.c: whether a new block of `nsize` bytes could be the new
 ** stack of a thread whose luaV_concat still holds its old one. */
 int concatguard_refuses(mt_world *w, size_t nsize);
+/* concatguard.c: whether `block` (osize bytes) is the stack of a thread
+** whose luaV_concat holds it, so that it must not move. */
+int concatguard_holds(mt_world *w, const void *block, size_t osize);
 /* Sets w->concat_guard for hosted state L (at creation, owner thread). */
 void concatguard_probe(mt_world *w, lua_State *L);
 /* At the start of a host call on L (the main thread). */
