@@ -25,21 +25,26 @@
 ** call in the metamethod, even the metamethod's own frame, table.unpack,
 ** string.byte, varargs, coroutine results, error handling), and shrinking
 ** (luaD_shrinkstack: after pcall/xpcall catch an error, and in every GC
-** traversal of the thread, so a mere allocation in the metamethod can do
-** it, as can a finalizer, a __close handler, a __gc or __tostring run from
-** it). The thread may also be one that resumed the running coroutine.
+** traversal of the thread, so any allocation that brings a GC step can
+** do it), and whatever the metamethod runs can do either: a finalizer, a
+** __close handler, __tostring, __index... The thread may also be one
+** that resumed the running coroutine.
 **
-** The fix: no new block for a thread whose stack luaV_concat may still use
-** is ever handed out. A realloc names the block (concatguard_holds); 5.4.3+
-** ask for a new stack as a plain (NULL, 0, size) request, so for each
-** thread that can have luaV_concat on
-** the C stack (the host call's main thread and the coroutines it resumes,
-** world->chain; not the yielded ones) it asks: could this be that thread's
-** new stack, and is a metamethod of an OP_CONCAT running in it? If both,
-** the allocation fails: a growth then raises "not enough memory" (or the
-** caller's own error, e.g. "too many results to unpack"), a shrink just
-** does not happen. Nothing else changes: a refused growth is one that
-** would have crashed.
+** The fix: the allocator never moves the stack of a thread whose
+** luaV_concat may still use it. A realloc names the block
+** (concatguard_holds); 5.4.3+ ask for a new stack as a plain (NULL, 0,
+** size) request, so for each thread that can have luaV_concat on the C
+** stack (the host call's main thread and the coroutines it resumes,
+** world->chain; not the yielded ones) the allocator asks: could this be
+** that thread's new stack, and is a metamethod of an OP_CONCAT running in
+** it? If both, the allocation fails: a growth then raises "not enough
+** memory" (or the caller's own error, e.g. "too many results to unpack"),
+** a shrink just does not happen. Nothing else changes: a refused growth is
+** one that would have crashed. Not covered: luaV_concat reached through
+** lua_concat from C (no library function passes it a non-string), threads
+** resumed behind the wrappers' back (the full preset's debug.getupvalue
+** reaches the original coroutine.resume), drop-in states (no chain), and
+** 5.4.0/5.4.1 (another layout: the check below fails, the guard stays off).
 **
 ** "Could be its stack": sizes are (slots + EXTRA_STACK) * sizeof(StackValue),
 ** with slots exactly twice the size (or LUAI_MAXSTACK, or ERRORSTACKSIZE)
