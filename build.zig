@@ -79,6 +79,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/host.c",
     "csrc/lua/pool.c",
     "csrc/lua/closestack.c",
+    "csrc/lua/concatguard.c",
 };
 
 // Only in libmtint_lua.so: the run-time binding of the Lua API.

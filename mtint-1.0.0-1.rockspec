@@ -50,6 +50,7 @@ build = {
         "csrc/core/watchdog.c",
         "csrc/lua/allowlist.c",
         "csrc/lua/closestack.c",
+        "csrc/lua/concatguard.c",
         "csrc/lua/codec.c",
         "csrc/lua/compat.c",
         "csrc/lua/coro.c",

@@ -370,7 +370,11 @@ static void classify(mt_world *w, lua_State *L, int status, run_request *r) {
   }
   if (status == LUA_ERRMEM || r->load_memory) {
     static const char msg[] = "not enough memory";
-    write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, h->trace);
+    /* concatguard.c: no memory was short, the stack could not move. */
+    static const char concat[] = "not enough memory: the Lua stack cannot grow under a __concat metamethod "
+                                 "(this liblua5.4's luaV_concat would use the freed stack)";
+    if (w->concat_refused && !w->refused) write_error(h, RESULT_MEMORY, concat, sizeof concat - 1, h->trace);
+    else write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, h->trace);
     return;
   }
   int err = lua_gettop(L);
@@ -542,6 +546,7 @@ static void run_here(void *p) {
   w->refused = 0;
   w->chain_depth = 0;
   w->hook_depth = 0;
+  concatguard_call(w, L);
   buf_reset(&h->out);
   if (!mt_call_begin(w->u, h->seq)) {
     classify(w, L, LUA_ERRRUN, &r); /* cancelled before it started */

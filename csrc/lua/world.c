@@ -85,6 +85,11 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   size_t used = atomic_load_explicit(&w->meter.used, memory_order_relaxed);
   if (nsize == 0) {
     if (ptr == NULL) return NULL;
+    if (w->concat_defer && w->deferred.n < 8) { /* concatguard.c's check */
+      w->deferred.ptr[w->deferred.n] = ptr;
+      w->deferred.size[w->deferred.n++] = osize;
+      return NULL;
+    }
     if (old == w->thread_size && w->u != NULL) mt_forget(w->u, (char *)ptr + w->thread_offset);
     atomic_store_explicit(&w->meter.used, used - old, memory_order_relaxed);
     if (w->pooled) pooled_free(w, ptr, old);
@@ -104,6 +109,19 @@ static void *world_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       w->refused = 1;
       return NULL;
     }
+    /* A new stack (ptr NULL, tag 0) must not move one that luaV_concat holds. */
+    if (w->concat_guard && ptr == NULL && osize == 0 && concatguard_refuses(w, nsize)) return NULL;
+  }
+  if (w->concat_guard && ptr != NULL && concatguard_holds(w, ptr, old)) return NULL; /* 5.4.0-5.4.2: shrinks may fail */
+  if (w->concat_defer && ptr != NULL && nsize > old && w->pooled && w->deferred.n < 8) {
+    /* concatguard.c's check: the stack moves (never grown in place), its old block stays. */
+    void *block = pooled_realloc(w, NULL, 0, nsize);
+    if (block == NULL) return NULL;
+    memcpy(block, ptr, old);
+    w->deferred.ptr[w->deferred.n] = ptr;
+    w->deferred.size[w->deferred.n++] = osize;
+    meter_grew(&w->meter, used + nsize, 1);
+    return block;
   }
   void *p = closing_stack && w->pooled && old > POOL_MAX ? realloc(ptr, closestack_room(w, nsize))
             : w->pooled                                  ? pooled_realloc(w, ptr, old, nsize)
@@ -122,6 +140,12 @@ static void *probe_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     w->probe.size[w->probe.n++] = nsize;
   }
   return p;
+}
+
+void world_flush_deferred(mt_world *w) {
+  int n = w->deferred.n;
+  w->deferred.n = 0;
+  for (int i = 0; i < n; i++) world_alloc(w, w->deferred.ptr[i], w->deferred.size[i], 0);
 }
 
 mt_world *world_of(lua_State *L) {
@@ -278,6 +302,7 @@ mt_world *world_newstate(int hosted) {
     world_free(w);
     return NULL;
   }
+  if (hosted) concatguard_probe(w, L); /* needs world->chain: host states only */
   return w;
 }
 

@@ -93,6 +93,14 @@ typedef struct mt_world {
                            state (allocating or hooking); that thread only */
   mt_inspect_scratch *inspect_scratch; /* the hook's buffers for stacks and
                            samples (inspect.c), malloc'd at first use */
+
+  /* concatguard.c: the library's luaV_concat keeps a stale stack pointer
+  ** (concat_bug), our view of its frames checks out (concat_layout), and so
+  ** the allocator keeps such stacks in place (concat_guard). While
+  ** concat_defer, frees wait in `deferred` (the check at creation). */
+  int concat_guard, concat_bug, concat_layout, concat_defer;
+  int concat_refused; /* the guard refused a block in this host call */
+  struct { int n; void *ptr[8]; size_t size[8]; } deferred;
 } mt_world;
 
 /* The world of L, or NULL when its allocator is not ours. */
@@ -146,6 +154,18 @@ int closestack_is_main(const mt_world *w, const void *ptr);
 /* The bytes to allocate when the main stack grows to `nsize` while the
 ** state closes: nsize, plus room past it near LUAI_MAXSTACK. */
 size_t closestack_room(const mt_world *w, size_t nsize);
+/* concatguard.c: whether a new block of `nsize` bytes could be the new
+** stack of a thread whose luaV_concat still holds its old one. */
+int concatguard_refuses(mt_world *w, size_t nsize);
+/* concatguard.c: whether `block` (osize bytes) is the stack of a thread
+** whose luaV_concat holds it, so that it must not move. */
+int concatguard_holds(mt_world *w, const void *block, size_t osize);
+/* Sets w->concat_guard for hosted state L (at creation, owner thread). */
+void concatguard_probe(mt_world *w, lua_State *L);
+/* At the start of a host call on L (the main thread). */
+void concatguard_call(mt_world *w, lua_State *L);
+/* Frees what world_alloc deferred while w->concat_defer. */
+void world_flush_deferred(mt_world *w);
 /* Finds w->stackref on main state L, while L runs on this thread, inside
 ** a protected call; `span` bytes of L are readable (runner.c). */
 void runner_find(mt_world *w, lua_State *L, size_t span);

@@ -53,9 +53,12 @@ async function recursesSafely(version: LuaVersion, names: string[]): Promise<voi
     const outcome = await overflow(lua, recursions[name]);
     // The xpcall handler's error is "error in error handling" or the like:
     // any failed pcall with a live state is right.
-    if (name !== "xpcall handler") {
-      assert.match(outcome, /^false .*(stack overflow|error in error handling|string expected)/, `${name}: ${outcome}`);
-    }
+    // On a liblua5.4 whose luaV_concat keeps a stale stack pointer (Debian's 5.4.4), mtint refuses to grow the stack
+    // under a __concat metamethod (csrc/lua/concatguard.c): the recursion stops there, as out of memory.
+    const expected = name === "__concat" && version === "5.4"
+      ? /^false .*(stack overflow|not enough memory)/
+      : /^false .*(stack overflow|error in error handling|string expected)/;
+    if (name !== "xpcall handler") assert.match(outcome, expected, `${name}: ${outcome}`);
     await stillWorks(lua);
   }
 }
