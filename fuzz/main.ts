@@ -176,7 +176,8 @@ async function judge(
   const close = closes[0];
   const graceOf = close?.kind === "close" ? close.grace : undefined;
   // close() gives up on a call after `grace` ms and rejects it: documented, and no finding for a short grace.
-  const gaveUp = graceOf !== undefined && graceOf < 500 && /did not stop/.test(r.detail + (r.close ?? ""));
+  const gaveUp = graceOf !== undefined && graceOf < 500 &&
+    /did not stop|did not finish closing/.test(r.detail + (r.close ?? ""));
   if (r.outcome === "other-error" && !gaveUp) return { kind: "worker-failed", detail: r.detail };
   const deadline = r.deadlineMs;
   if (
