@@ -29,29 +29,20 @@ const has = (job: Job, ...tags: string[]) => tags.some((t) => job.tags.includes(
 /** The known classes, most specific first. */
 export const KNOWN: KnownClass[] = [
   {
-    owner: "h1",
-    what: "native stack exhaustion (recursion through C functions, deep patterns or syntax) kills the process",
-    matches: (kind, job) =>
-      kind === "crash" &&
-      has(job, "c-recursion-deep", "parser-deep", "long-pattern", "c-recursion", "coroutine-nesting"),
-  },
-  {
-    owner: "h1",
+    owner: "documented (README: Running untrusted Lua, hooks off)",
     what:
-      "code that runs with hooks off (a looping __gc, mtint.sethook handler or debug hook) defeats deadlines and close()",
-    matches: (kind, job) => kind !== "wrong-value" && has(job, "gc-loop", "mtint-hook-loop", "hook-loop"),
-  },
-  {
-    owner: "h2",
-    what:
-      "the sandbox's load reads a reader function unprotected: its error or yield is raised instead of load returning nil, message",
+      "a debug.sethook or mtint.sethook hook the script left in its state loops in every later call, as in stock Lua; each call is cancelled at its deadline",
     matches: (kind, job, detail) =>
-      kind === "wrong-value" && job.tags.includes("loader") && /reader|yield from outside|C-call boundary/.test(detail),
+      (kind === "unusable" || kind === "close-rejected") && has(job, "gc-loop", "mtint-hook-loop", "hook-loop") &&
+      /timed out|did not finish closing|did not stop/.test(detail),
   },
   {
-    owner: "issue 10 class 7 (unassigned)",
-    what: "LuaJIT: after finalizers fail under a memory limit, every later call fails with 'not enough memory'",
-    matches: (kind, job, detail) => kind === "unusable" && job.lua === "luajit" && /not enough memory/.test(detail),
+    owner: "documented (README: A crashing Lua 5.4 library is kept from crashing)",
+    what:
+      "Debian's 5.4.4: the Lua stack cannot grow under a __concat metamethod (concatguard.c), 'not enough memory' where stock goes on or corrupts its heap",
+    matches: (kind, job, detail) =>
+      kind === "wrong-value" && job.lua === "5.4" && job.tags.includes("metamethod") &&
+      /not enough memory/.test(detail),
   },
 ];
 

@@ -89,7 +89,7 @@
 #define CIST_HOOKED (1 << 3)
 #define OP_CONCAT 53
 #define FRAME_MAX 260 /* a Lua frame (255) plus the varargs' and hooks' few */
-#define CALL_ROOM 200  /* slots (16 bytes each) */
+#define CALL_ROOM 1000 /* slots (16 bytes each): 16 KiB */
 
 typedef struct ci5 {
   char *func, *top;
