@@ -97,7 +97,14 @@ async function runJob(job: Job): Promise<Result> {
   for (const a of job.actions) {
     if (a.kind === "signal" && a.at > 0) later(a.at, () => controller.abort(abortReason(a.reason)));
     if (a.kind === "interrupt") {
-      later(a.at, () => (a.via === "worker" ? lua.interrupt(a.flag) : interrupt(lua.id, a.flag)));
+      later(a.at, () => {
+        try {
+          if (a.via === "worker") lua.interrupt(a.flag);
+          else interrupt(lua.id, a.flag);
+        } catch (err) {
+          if (!closing) throw err; // after close(), the worker refuses: documented
+        }
+      });
     }
     if (a.kind === "close") {
       later(a.at, () => {
