@@ -417,7 +417,10 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
     ** as a count event would: inside C-calling compiled loops, and inside
     ** the pcall around a coroutine.resume that returns. */
     if (w->hook_depth == 0 && (mt_peek(w->u, L) != MT_NONE || mt_call_cancelled(w->u))) interrupts(w, L);
-    if (userhook_push(w, L, L)) {
+    /* mtint's own collection after an out-of-memory error (host.c) is not
+    ** the script's code: its call is no event of the script's hook, which
+    ** could fail it at the limit every time and leave the state full. */
+    if (!w->collecting && userhook_push(w, L, L)) {
       int umask = record_int(L, UH_MASK);
       int bit = ar->event == LUA_HOOKLINE ? LUA_MASKLINE : ar->event == LUA_HOOKRET ? LUA_MASKRET : LUA_MASKCALL;
 #if LUA_VERSION_NUM < 502
@@ -430,7 +433,7 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
   }
   int native_count = lua_gethookcount(L);
   interrupts(w, L);
-  userhook_count(w, L, ar, native_count);
+  if (!w->collecting) userhook_count(w, L, ar, native_count);
 }
 
 /* --- debug.sethook and debug.gethook ------------------------------------ */

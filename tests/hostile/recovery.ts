@@ -8,6 +8,24 @@ import type { HostileCase } from "./case.ts";
 const ALLOCATE = "local t = {} for i = 1, 1e4 do t[i] = {i} end return #t";
 
 export const cases: HostileCase[] = [{
+  // fuzz seed 3100 job 2177: the hook fired on mtint's own collection after the error, failed there at the
+  // limit every time, and every later call answered "not enough memory".
+  name: "a debug hook that allocates, left set by a script that ran out of memory, does not leave the state full",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua, libs: "full", memoryLimit: 8 << 20 });
+    for (const mask of ["c", "r", "l"]) {
+      const err = await w.run(
+        `debug.sethook(function() local t = {} for i = 1, 50 do t[i] = i end end, "${mask}")
+         local t = {} while true do t[#t + 1] = {} end`,
+        { timeout: 5000 },
+      ).then(() => null, (e) => e);
+      assert.ok(err instanceof LuaError && err.code === "memory", `${mask}: ${err}`);
+      // The hook stays set, as in stock Lua; the state has room again.
+      assert.deepEqual(await w.run("return 1 + 1", { timeout: 5000 }), [2], mask);
+      assert.deepEqual(await w.run("debug.sethook() return 2 + 2"), [4], mask);
+    }
+  },
+}, {
   name: "out of memory while compiling a chunk is code memory, not syntax",
   async run(lua) {
     await using w = await LuaWorker.create({ lua, memoryLimit: 4 << 20 });
