@@ -627,8 +627,35 @@ MT_EXPORT uint32_t mth_release(mt_world *w, const double *ids, uint32_t n) {
 
 MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 
+#if LUA_VERSION_NUM == 503 && !defined(MTINT_LUAJIT)
+/* Lua 5.3 (lgc.c) hangs in lua_close when a finalizer collects: close
+** moves every finalizable object to `tobefnz` without setting `gcfinnum`,
+** and a collection left in GCScallfin with gcfinnum 0 (what a cycle that
+** emptied tobefnz leaves) runs zero finalizers per step forever. A full
+** collection first ends in GCSpause, from where a finalizer's collection
+** passes atomic(), which sets gcfinnum. Retried while finalizers fail
+** (each error stops it; bounded, as they may breed). */
+#define PRECLOSE_TRIES 16
+
+static int preclose_collect(lua_State *L) {
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return 0;
+}
+
+static void preclose(lua_State *L) {
+  for (int tries = 0; tries < PRECLOSE_TRIES; tries++) {
+    lua_settop(L, 0);
+    if (mt_cpcall(L, preclose_collect, NULL) == LUA_OK) break;
+  }
+  lua_settop(L, 0);
+}
+#else
+static void preclose(lua_State *L) { (void)L; }
+#endif
+
 static void close_here(void *p) {
   mt_world *w = p;
+  preclose(w->host->L);
   w->closing = 1;
   w->close_used = atomic_load_explicit(&w->meter.used, memory_order_relaxed);
   lua_close(w->host->L); /* the sentinel detaches the world on the way */
