@@ -35,6 +35,30 @@
 
 #define PROBE_BYTES 256
 
+/* Both probes run a few instructions of Lua, inside a hook or under one. */
+static int push_lua_function(lua_State *L) {
+  return mt_loadtext(L, "local a = 1 a = a + 1 return a", 30, "=rehook") == LUA_OK;
+}
+
+static void run_lua_function(lua_State *L) {
+  if (push_lua_function(L)) {
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
+/* Runs it with `hook` at every instruction. */
+static void run_hooked(lua_State *L, lua_Hook hook) {
+  if (!push_lua_function(L)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  lua_sethook(L, NULL, 0, 0);
+}
+
 #ifndef MTINT_LUAJIT
 /* -1: unknown. The same for every state of the library; states probe on
 ** their own threads, and the kick handler reads it. */
@@ -49,11 +73,6 @@ typedef struct {
 } probe;
 
 static _Thread_local probe *probing; /* while rehook_probe runs */
-
-/* A Lua function to run inside the hook: a few instructions. */
-static int push_lua_function(lua_State *L) {
-  return mt_loadtext(L, "local a = 1 a = a + 1 return a", 30, "=rehook") == LUA_OK;
-}
 
 static void probe_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
@@ -72,26 +91,12 @@ static void probe_hook(lua_State *L, lua_Debug *ar) {
   unsigned char saved = *byte;
   *byte = 1;
   p->depth++;
-  if (push_lua_function(L)) {
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
-  } else {
-    lua_pop(L, 1);
-  }
+  run_lua_function(L);
   p->depth--;
   *byte = saved;
   lua_sethook(L, NULL, 0, 0);
 }
 
-/* Runs a Lua function with probe_hook at every instruction. */
-static void run_hooked(lua_State *L) {
-  if (!push_lua_function(L)) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_sethook(L, probe_hook, LUA_MASKCOUNT, 1);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
-  lua_sethook(L, NULL, 0, 0);
-}
 
 void rehook_probe(lua_State *L) {
   mt_world *w = world_of(L);
@@ -103,7 +108,7 @@ void rehook_probe(lua_State *L) {
   p.candidate = -1;
   probing = &p;
   memcpy(p.outside, L, p.n);
-  run_hooked(L);
+  run_hooked(L, probe_hook);
   int found = -1;
   for (size_t i = 0; i < p.n; i++) {
     if (p.outside[i] != 1 || p.inside[i] != 0) continue;
@@ -115,7 +120,7 @@ void rehook_probe(lua_State *L) {
   }
   if (found >= 0) {
     p.candidate = found;
-    run_hooked(L);
+    run_hooked(L, probe_hook);
     if (p.nested) atomic_store(&allowhook_offset, found);
   }
   probing = NULL;
@@ -172,10 +177,6 @@ typedef struct {
 
 static _Thread_local probe *probing;
 
-static int push_lua_function(lua_State *L) {
-  return mt_loadtext(L, "local a = 1 a = a + 1 return a", 30, "=rehook") == LUA_OK;
-}
-
 static void probe_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   probe *p = probing;
@@ -192,25 +193,12 @@ static void probe_hook(lua_State *L, lua_Debug *ar) {
   unsigned char saved = *byte;
   *byte = saved & ~HOOK_ACTIVE_BIT;
   p->depth++;
-  if (push_lua_function(L)) {
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
-  } else {
-    lua_pop(L, 1);
-  }
+  run_lua_function(L);
   p->depth--;
   *byte = saved;
   lua_sethook(L, NULL, 0, 0);
 }
 
-static void run_hooked(lua_State *L) {
-  if (!push_lua_function(L)) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_sethook(L, probe_hook, LUA_MASKCOUNT, 1);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
-  lua_sethook(L, NULL, 0, 0);
-}
 
 /* The byte of [L, L + PROBE_SPAN) whose low four bits follow lua_sethook's
 ** mask, -1 if none or several. */
@@ -245,10 +233,10 @@ void rehook_probe(lua_State *L) {
   memcpy(off, (unsigned char *)L, PROBE_SPAN);
   int found = follows_mask(L, off);
   if (found >= 0) {
-    run_hooked(L); /* inside a count hook: the mask with HOOK_ACTIVE */
+    run_hooked(L, probe_hook); /* inside a count hook: the mask with HOOK_ACTIVE */
     if (p.inside[found] == (off[found] | LUA_MASKCOUNT | HOOK_ACTIVE_BIT)) {
       p.candidate = found;
-      run_hooked(L);
+      run_hooked(L, probe_hook);
       if (p.nested) atomic_store(&hookmask_offset, found);
     }
   }
