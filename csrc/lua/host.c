@@ -637,15 +637,10 @@ MT_EXPORT const uint8_t *mth_result(mt_world *w) { return w->host->out.data; }
 ** (each error stops it; bounded, as they may breed). */
 #define PRECLOSE_TRIES 16
 
-static int preclose_collect(lua_State *L) {
-  lua_gc(L, LUA_GCCOLLECT, 0);
-  return 0;
-}
-
 static void preclose(lua_State *L) {
   for (int tries = 0; tries < PRECLOSE_TRIES; tries++) {
     lua_settop(L, 0);
-    if (mt_cpcall(L, preclose_collect, NULL) == LUA_OK) break;
+    if (mt_cpcall(L, collect, NULL) == LUA_OK) break;
   }
   lua_settop(L, 0);
 }
