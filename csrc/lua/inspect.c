@@ -15,7 +15,6 @@
 ** Nothing here raises a Lua error or leaves anything on a Lua stack: the
 ** hook may run inside any function, a metamethod or an error handler.
 */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +148,18 @@ static size_t put_clean(char *dst, const char *src, size_t max) {
   return n;
 }
 
+/* ":line" for a folded frame (snprintf was a third of a sample's cost). */
+static size_t put_line(char *dst, int line) {
+  char digits[12];
+  size_t n = 0, len = 0;
+  unsigned v = line < 0 ? 0u - (unsigned)line : (unsigned)line;
+  do digits[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  dst[len++] = ':';
+  if (line < 0) dst[len++] = '-';
+  while (n) dst[len++] = digits[--n];
+  return len;
+}
+
 static int sample_frame(void *acc_, lua_Debug *ar, int host) {
   sample_acc *acc = acc_;
   if (acc->count == SAMPLE_MAX_FRAMES) return 0;
@@ -159,7 +170,7 @@ static int sample_frame(void *acc_, lua_Debug *ar, int host) {
   f[n++] = ' ';
   f[n++] = '(';
   n += put_clean(f + n, ar->short_src, LUA_IDSIZE);
-  if (*ar->what != 'C') n += (size_t)snprintf(f + n, 16, ":%d", ar->linedefined);
+  if (*ar->what != 'C') n += put_line(f + n, ar->linedefined);
   f[n++] = ')';
   acc->s->lens[acc->count++] = (unsigned short)n;
   if (!host) acc->kept = acc->count;
