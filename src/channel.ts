@@ -18,7 +18,10 @@
  * writes it into the call area, sets `CALL` to its token and notifies;
  * the caller, waiting on `CALL` with Atomics.waitAsync while a request
  * runs, runs the function and answers natively (src/lua_worker.ts);
- * under Bun, as a message (CALLS_IN_CHANNEL).
+ * where the runtime has no waitAsync, as a message. Scripts often call in a
+ * loop: after a call, while calls are answered at once, the caller polls `CALL` on every
+ * turn of its event loop for CALL_POLL_MS (src/next_turn.ts) before it
+ * waits again, so the next call does not have to wake an idle loop.
  *
  * A request or result too large for the buffer travels as a message
  * instead (`VIA_MESSAGE`); the buffer then only says so. The request kinds
@@ -27,6 +30,7 @@
  * @module
  */
 import { VIA_MESSAGE } from "./protocol.ts";
+import { pollTurns } from "./next_turn.ts";
 
 /** Bytes of request or result the buffer holds. */
 export const CAPACITY = 64 * 1024;
@@ -42,12 +46,18 @@ const CALL = 6; // the token of the creator's-function call in the call area, 0 
 const SLOTS = 8;
 /**
  * Whether scripts' calls of the creator's functions go through the call
- * area (woken by Atomics.waitAsync) rather than as messages. Deno wakes an
- * idle loop for waitAsync 3x sooner than for a message (Lua → function →
- * Lua p50 90 → 27 µs, bench section `functions`); Bun wakes it for a message
- * as soon (22-29 µs against 32-37 µs), so it keeps them.
+ * area (woken by Atomics.waitAsync, and polled after each call) rather
+ * than as messages. Deno wakes an idle loop for waitAsync 3x sooner than
+ * for a message; Bun about as soon (32-37 µs against 22-29 µs), but a
+ * call that follows another is found by the polling, in the channel only
+ * (Lua → function → Lua p50 under Bun 22-29 → 11-16 µs, bench section
+ * `functions`).
  */
-export const CALLS_IN_CHANNEL = typeof Atomics.waitAsync === "function" && !("Bun" in globalThis);
+export const CALLS_IN_CHANNEL = typeof Atomics.waitAsync === "function";
+/** How long the caller polls for a script's next call after one (see above). */
+const CALL_POLL_MS = 0.5;
+/** How long each turn of that polling spins first (blocking the loop that long at most). */
+const CALL_SPIN_MS = 0.02;
 /** Bytes of a creator's-function call (index, length, arguments) the call area holds. */
 const CALL_CAPACITY = 16 * 1024;
 const INLINE = 0;
@@ -176,14 +186,16 @@ export class Channel {
    * grow), function index and arguments. Woken by Atomics.waitAsync; to
    * end a wait when the request is done, call {@link releaseCalls}. A call
    * the script gave up before it was read (an interrupt it caught, then its
-   * next call) is skipped: its answer would be dropped anyway.
+   * next call) is skipped: its answer would be dropped anyway. `serve` may
+   * return a promise of its answer: while answers come at once, the next
+   * call is polled for (see the module's comment).
    */
   async serveCalls(
     after: number,
     stop: () => boolean,
-    serve: (token: number, fn: number, args: Uint8Array) => void,
+    serve: (token: number, fn: number, args: Uint8Array) => unknown,
   ): Promise<number> {
-    let last = after;
+    let last = after, quick = true;
     while (!stop()) {
       const seen = Atomics.load(this.#ctl, CALL);
       if (seen > last) {
@@ -193,7 +205,11 @@ export class Channel {
         // writing its next call: then this one is torn, and `CALL` is 0.
         if (Atomics.load(this.#ctl, CALL) !== seen) continue;
         last = seen;
-        serve(seen, fn, args);
+        // Polls for the next call while answers are given at once: for a
+        // function that takes longer (a query) it would spin for nothing.
+        const asked = performance.now();
+        Promise.resolve(serve(seen, fn, args)).then(() => quick = performance.now() - asked < CALL_POLL_MS);
+        if (quick) await pollTurns(() => stop() || Atomics.load(this.#ctl, CALL) > last, CALL_POLL_MS, CALL_SPIN_MS);
         continue;
       }
       const wait = Atomics.waitAsync(this.#ctl, CALL, seen);

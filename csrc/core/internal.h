@@ -125,6 +125,8 @@ struct mt_universe {
   mt_message *mbox_head, *mbox_tail;
   mt_message *reply;           /* the newest caller answer, for reply_token */
   uint64_t reply_token;
+  _Atomic uint64_t reply_posted; /* reply_token, for mt_reply_wait's spin outside the lock */
+  int reply_quick;             /* owner only: the last answer came within REPLY_SPIN_NS */
   _Atomic uint64_t wakes;
   _Atomic int mbox_waiting;    /* the owner is in recv: wakes must signal */
   _Atomic uint64_t unread_posts; /* bytes posted, not yet taken (posts.c) */
