@@ -28,7 +28,7 @@ import {
   type VersionStatus,
   versionStatus,
 } from "./ffi/mod.ts";
-import { checkId, modeOf } from "./src/lua_worker.ts";
+import { checkId, interruptedHere, modeOf } from "./src/lua_worker.ts";
 import { MtintError } from "./src/errors.ts";
 // The worker's module is reached only through `new Worker(url)`: this edge
 // (erased at run time) puts it in the module graph, so that `deno cache`
@@ -74,6 +74,7 @@ export function interrupt(id: number, flag?: boolean): boolean {
   checkId(id);
   const mode = modeOf(flag);
   if (openCore().interrupt(id, mode) < 0) throw new MtintError("unknown_object", `interruptible id ${id}`);
+  if (flag !== false) interruptedHere(id);
   return true;
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Channel } from "./channel.ts";
+import { pollTurns } from "./next_turn.ts";
 import type { Cancellation } from "./cancellation.ts";
 import { MtintError } from "./errors.ts";
 import { CALL, type DEFINE, type RELEASE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
@@ -30,6 +31,8 @@ export interface Call {
   cpuLimit: number;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** The caller polls for its end (CallQueue.expectEnd). */
+  polling?: boolean;
   /** Why it was cancelled, recorded when the cancellation was asked for. */
   cancelled?: Cancellation;
   /** Settles the call from its result bytes. */
@@ -49,6 +52,11 @@ const EMPTY = new Uint8Array(0);
 // than QUICK_MICROS; otherwise it waits for the worker's message.
 const SPIN_MICROS = 50;
 const QUICK_MICROS = 100;
+// After an interrupt or a cancellation the caller polls for the running
+// call's end on each event-loop turn this long (src/next_turn.ts): it
+// usually ends within 10-100 µs, which an idle loop would hear of 50-100 µs
+// later.
+const END_POLL_MS = 5;
 // Whether a finished call wakes the caller through shared memory
 // (src/channel.ts), besides its message.
 let waitAsync = typeof Atomics.waitAsync === "function";
@@ -150,7 +158,20 @@ export class CallQueue {
     } else if (this.#running === call) {
       call.cancelled ??= why;
       this.#cancel(call.seq);
+      this.expectEnd();
     }
+  }
+
+  /** The running call was interrupted or cancelled: polls for its end for
+   * a while, besides the usual wake-ups. */
+  expectEnd(): void {
+    const call = this.#running;
+    if (!call || call.polling) return;
+    call.polling = true;
+    pollTurns(() => this.#running !== call || this.#channel.done(call.number), END_POLL_MS).then((done) => {
+      call.polling = false;
+      if (done) this.finish(call, null);
+    });
   }
 
   /** Rejects every queued call (not the running one) with `err`. */

@@ -84,6 +84,18 @@ const RELEASE_BATCH = Math.floor((CAPACITY - 64) / 8);
 // A LuaWorker dropped without close() takes its Web Worker with it.
 const orphans = new FinalizationRegistry<Worker>((worker) => worker.terminate());
 
+// The call queues of this thread's open LuaWorkers by state id, for interrupt(id).
+const byId = new Map<number, WeakRef<CallQueue>>();
+const forget = new FinalizationRegistry<{ id: number }>(({ id }) => {
+  if (byId.get(id)?.deref() === undefined) byId.delete(id);
+});
+
+/** Tells this thread's LuaWorker of state `id`, if any, that its running
+ * call was interrupted (mod.ts interrupt()); internal. */
+export function interruptedHere(id: number): void {
+  byId.get(id)?.deref()?.expectEnd();
+}
+
 /**
  * A Lua state in its own Web Worker.
  *
@@ -105,6 +117,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   readonly lua: LuaVersion;
 
   #id: number;
+  #tracked = { id: 0 }; // the id under which byId knows this worker
   #worker: Worker;
   #channel: Channel;
   #calls: CallQueue;
@@ -166,6 +179,15 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
       this.#fail(new Error(`mtint: the worker failed: ${event.message}`));
     };
     orphans.register(this, worker, this);
+    forget.register(this, this.#tracked);
+    this.#track(ready.id);
+  }
+
+  /** Records the state id for interruptedHere (a new one after reset). */
+  #track(id: number | undefined): void {
+    if (byId.get(this.#tracked.id)?.deref() === this.#calls) byId.delete(this.#tracked.id);
+    this.#tracked.id = id ?? 0;
+    if (id !== undefined) byId.set(id, new WeakRef(this.#calls));
   }
 
   /** Starts a worker and creates its Lua state. */
@@ -340,7 +362,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #serveCalls(call: Call): void {
     this.#channel.serveCalls(this.#lastCall, () => this.#calls.running !== call, (token, fn, args) => {
       this.#lastCall = token;
-      this.#answer(fn, token, args);
+      return this.#answer(fn, token, args);
     });
   }
 
@@ -359,6 +381,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     const mode = modeOf(flag);
     this.#checkOpen();
     if (this.#core.interrupt(this.id, mode) < 0) throw new MtintError("unknown_object", `interruptible id ${this.id}`);
+    if (flag !== false) this.#calls.expectEnd();
     return true;
   }
 
@@ -489,6 +512,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
     }
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
     this.#liveHandles = 0; // the state's handles go with it
+    this.#track(undefined);
     this.#closing = this.#shutdown(grace, closed);
     this.#endReaders();
     return this.#closing;
@@ -573,6 +597,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #resetDone(bytes: Uint8Array): void {
     if (bytes[0] === 0) {
       this.#id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1, true);
+      this.#track(this.#id);
       this.#liveHandles = 0; // the old state's handles are gone with it
       return;
     }
@@ -610,6 +635,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
 
   #fail(err: Error): void {
     this.#failure = err;
+    this.#track(undefined);
     this.#calls.rejectAll(err);
     this.#closed?.();
     this.#endReaders();
