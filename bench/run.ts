@@ -143,7 +143,7 @@ for (const v of chosen) {
   }
   if (wants("inspect")) {
     await inspectLatency(res, v, quick ? 50 : 300);
-    await profilerOverhead(res, v, quick ? 3 : 7, quick ? 0.2 : 0.5);
+    await profilerOverhead(res, v, quick ? 6 : 30, quick ? 0.1 : 0.25);
     log(`${v} inspect: ${summary(res.figures, "inspect", v)}`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);
