@@ -337,6 +337,64 @@ static void test_mailbox(void) {
   free(f);
 }
 
+/* Answers to a waiting owner (mt_reply_wait): quick ones, found by its
+** spin, and late ones, found after it sleeps; stale answers in between
+** must be dropped; interrupts wake the wait without losing an answer. */
+#define REPLIES 3000
+
+typedef struct {
+  uint64_t id;
+  _Atomic uint64_t asked;
+  _Atomic int done;
+} reply_args;
+
+static void *replier(void *arg) {
+  reply_args *a = arg;
+  for (uint64_t t = 1; t <= REPLIES; t++) {
+    while (atomic_load(&a->asked) < t) sched_yield();
+    if (t % 7 == 0) usleep(200); /* past the owner's spin */
+    if (t > 1) mt_reply_send(a->id, t - 1, "stale", 5);
+    mt_reply_send(a->id, t, &t, sizeof t);
+  }
+  return NULL;
+}
+
+static void *reply_interrupter(void *arg) {
+  reply_args *a = arg;
+  while (!atomic_load(&a->done)) {
+    mt_interrupt(a->id, MT_ONCE, NULL);
+    usleep(50);
+  }
+  return NULL;
+}
+
+static void test_replies(void) {
+  fake *f = calloc(1, sizeof *f);
+  f->u = mt_universe_open(&fake_ops, f, &f->main_state, 1);
+  reply_args a = {.id = mt_main_id(f->u)};
+  CHECK(mt_call_begin(f->u, 1) == 1);
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, replier, &a);
+  pthread_create(&t2, NULL, reply_interrupter, &a);
+  int wrong = 0;
+  for (uint64_t t = 1; t <= REPLIES; t++) {
+    atomic_store(&a.asked, t);
+    mt_message *m = NULL;
+    while (mt_reply_wait(f->u, t, mt_mailbox_wakes(f->u), &m) != MT_RECV_MESSAGE) {}
+    uint64_t got = 0;
+    if (m->len == sizeof got) memcpy(&got, m->data, sizeof got);
+    wrong += got != t;
+    mt_message_free(m);
+  }
+  atomic_store(&a.done, 1);
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  CHECK(wrong == 0);
+  mt_call_end(f->u);
+  mt_universe_close(f->u);
+  free(f);
+}
+
 /* --- stress ------------------------------------------------------------- */
 
 #define OWNERS 3
@@ -459,6 +517,7 @@ int main(int argc, char **argv) {
   test_calls();
   test_deadline();
   test_mailbox();
+  test_replies();
   CHECK(mt_live_ids() == 0);
   test_stress(seconds);
   if (failures) {
