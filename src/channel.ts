@@ -56,7 +56,7 @@ const SLOTS = 8;
 export const CALLS_IN_CHANNEL = typeof Atomics.waitAsync === "function";
 /** How long the caller polls for a script's next call after one (see above). */
 const CALL_POLL_MS = 0.5;
-/** How long each turn of that polling spins first (blocking the loop that long at most). */
+/** How long each turn of that polling spins first (blocking the loop that long at most), while calls follow their answers that closely. */
 const CALL_SPIN_MS = 0.02;
 /** Bytes of a creator's-function call (index, length, arguments) the call area holds. */
 const CALL_CAPACITY = 16 * 1024;
@@ -195,21 +195,30 @@ export class Channel {
     stop: () => boolean,
     serve: (token: number, fn: number, args: Uint8Array) => unknown,
   ): Promise<number> {
-    let last = after, quick = true;
+    let last = after, quick = true, answered = -Infinity, tight = false;
     while (!stop()) {
       const seen = Atomics.load(this.#ctl, CALL);
       if (seen > last) {
+        tight = performance.now() - answered < CALL_SPIN_MS;
         const fn = this.#callView.getInt32(0, true);
         const args = this.#call.slice(8, 8 + this.#callView.getUint32(4, true));
         // The script may have moved on (an interrupt it caught) and be
         // writing its next call: then this one is torn, and `CALL` is 0.
         if (Atomics.load(this.#ctl, CALL) !== seen) continue;
         last = seen;
-        // Polls for the next call while answers are given at once: for a
-        // function that takes longer (a query) it would spin for nothing.
+        // Polls for the next call while answers are given at once (for a
+        // function that takes longer, a query, it would poll for nothing),
+        // and spins only while the script's calls follow their answers
+        // within a spin: then serving them keeps this thread busy anyway,
+        // and a script that calls less often cannot have it spin.
         const asked = performance.now();
-        Promise.resolve(serve(seen, fn, args)).then(() => quick = performance.now() - asked < CALL_POLL_MS);
-        if (quick) await pollTurns(() => stop() || Atomics.load(this.#ctl, CALL) > last, CALL_POLL_MS, CALL_SPIN_MS);
+        Promise.resolve(serve(seen, fn, args)).then(() => {
+          answered = performance.now();
+          quick = answered - asked < CALL_POLL_MS;
+        });
+        if (quick) {
+          await pollTurns(() => stop() || Atomics.load(this.#ctl, CALL) > last, CALL_POLL_MS, tight ? CALL_SPIN_MS : 0);
+        }
         continue;
       }
       const wait = Atomics.waitAsync(this.#ctl, CALL, seen);
