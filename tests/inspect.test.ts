@@ -174,6 +174,28 @@ eachVersion("profile(): the hot function dominates the folded stacks; the SVG is
   assert.equal((await again.stop()).samples, 0, "nothing runs: no samples");
 });
 
+eachVersion("profile(): a call running inside a coroutine is sampled at every tick", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const hz = 500, stop = new AbortController();
+  const call = w.run(
+    `local function spin(n) local x = 0 for i = 1, n do x = x + i end return x end
+    coroutine.wrap(function() while true do spin(20000) end end)()`,
+    { name: "prof", signal: stop.signal },
+  );
+  while ((await w.stack()) === null) await sleep(1);
+  const p = w.profile({ hz });
+  const start = w.cpuTime();
+  while (w.cpuTime() - start < 200) await sleep(10);
+  const { samples, folded } = await p.stop();
+  const ran = w.cpuTime() - start;
+  stop.abort(); // interrupt() would wait for the coroutine to return to the main state
+  await assert.rejects(call, MtintError);
+  // One sample per tick while it runs (5.1 to 5.3 reach a coroutine only
+  // by the kick signal, which a profile tick sends only while one runs).
+  assert.ok(samples >= ran * hz / 1000 * 0.7, `${samples} samples in ${ran.toFixed(0)} ms of CPU: ${folded}`);
+  assert.ok(folded.split("\n").every((l) => l === "" || l.includes(";? (prof:2)")), folded);
+});
+
 test("flame graph: escapes names and keeps widths to the samples", () => {
   const svg = flameGraph('a;<b&"c> 3\na 1\nbad line\n', "t");
   assert.ok(svg.includes("&lt;b&amp;&quot;c&gt;") && !svg.includes("<b&"), svg);

@@ -103,6 +103,7 @@ struct mt_universe {
   _Atomic uint64_t cancel_seq; /* highest cancelled call */
   _Atomic int32_t pending;     /* slots with a request (estimate) */
   _Atomic int arming;          /* MT_ARM_*: how interrupters arm */
+  _Atomic int resuming;        /* mt_resuming: the owner's coroutine depth */
   _Atomic int arm_lock;        /* serialises hook-field stores: the owner's
                                   own hook changes and direct arms */
   _Atomic uint64_t rearm_id;   /* last id armed directly: what the watchdog

@@ -289,6 +289,10 @@ void mt_profile_add(mt_universe *u, const char *key, size_t len);
 ** when the pause is over, MT_INSPECT_STACK when the host asked for the
 ** stack meanwhile: the caller answers and waits again. Owner thread. */
 uint32_t mt_pause_wait(mt_universe *u);
+/* How many coroutines the running host call is resuming (0 in the main
+** state): a profile tick on 5.1 to 5.3 signals only when a coroutine runs
+** (inspect_tick). Owner thread. */
+void mt_resuming(mt_universe *u, int depth);
 
 /* --- introspection ----------------------------------------------------- */
 

@@ -69,6 +69,7 @@ mt_universe *mt_universe_open(const mt_ops *ops, void *ctx, void *main_L, int ho
   atomic_store(&u->call_kicked, 0);
   atomic_store(&u->rearm, 0);
   atomic_store(&u->call_seq, 0);
+  atomic_store(&u->resuming, 0);
   atomic_store(&u->cancel_seq, 0);
   atomic_store(&u->pending, 0);
   atomic_store(&u->arming, MT_ARM_SIGNAL);

@@ -32,6 +32,7 @@ static void before_resume(mt_world *w, lua_State *co) {
     if (depth < MT_CHAIN_MAX) w->chain[depth] = co;
     atomic_signal_fence(memory_order_release); /* entry before depth */
     w->chain_depth = depth + 1;
+    mt_resuming(w->u, depth + 1);
   }
 }
 
@@ -79,6 +80,7 @@ static int call_original(lua_State *L, lua_State *co, int wrap) {
   }
   int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   w->chain_depth = w->chain_depth - 1;
+  mt_resuming(w->u, w->chain_depth);
   if (status != LUA_OK) return wrap ? raise_from_wrap(L) : lua_error(L);
   return lua_gettop(L);
 }

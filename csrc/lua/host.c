@@ -545,6 +545,7 @@ static void run_here(void *p) {
   w->raised_seq = 0;
   w->refused = 0;
   w->chain_depth = 0;
+  mt_resuming(w->u, 0);
   w->hook_depth = 0;
   concatguard_call(w, L);
   buf_reset(&h->out);
