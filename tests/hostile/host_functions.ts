@@ -89,4 +89,38 @@ export const cases: HostileCase[] = [{
     assert.equal(aborted.cause, reason);
     // The process is not held by the abandoned workers: the child exits.
   },
+}, {
+  name: "a script that calls the creator's functions in a tight loop neither stalls the creator's event loop nor outlasts its deadline",
+  async run(lua) {
+    // The creator polls for the next call while calls come this fast
+    // (src/channel.ts): its timers must still run, and a timeout, a signal
+    // and close() must still end the call.
+    let calls = 0;
+    await using w = await LuaWorker.create({ lua, functions: { tick: () => ++calls } });
+    let last = performance.now(), worstGap = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 1);
+    try {
+      const loop = `local tick = require("host").tick while true do tick() end`;
+      const started = performance.now();
+      const err = await w.run(loop, { timeout: 300 }).then(() => null, (e) => e);
+      assert.ok(err instanceof MtintError && err.cause === "timeout", String(err));
+      assert.ok(performance.now() - started < 5000, "the deadline was outlasted");
+      assert.ok(calls > 1000, `only ${calls} calls`);
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 100);
+      assert.ok((await w.run(loop, { signal: stop.signal }).then(() => null, (e) => e)) instanceof MtintError);
+      assert.ok(worstGap < 250, `the creator's timers stalled for ${worstGap.toFixed(0)} ms`);
+      assert.deepEqual(await w.run("return 1"), [1]);
+      const running = w.run(loop).then(() => null, (e) => e);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await w.close();
+      assert.ok(await running instanceof MtintError);
+    } finally {
+      clearInterval(timer);
+    }
+  },
 }];
