@@ -90,7 +90,8 @@ export const cases: HostileCase[] = [{
     // The process is not held by the abandoned workers: the child exits.
   },
 }, {
-  name: "a script that calls the creator's functions in a tight loop neither stalls the creator's event loop nor outlasts its deadline",
+  name:
+    "a script that calls the creator's functions in a tight loop neither stalls the creator's event loop nor outlasts its deadline",
   async run(lua) {
     // The creator polls for the next call while calls come this fast
     // (src/channel.ts): its timers must still run, and a timeout, a signal
