@@ -157,7 +157,8 @@ void kick_rearm(mt_universe *u, uint64_t handle);
 void kick_direct(mt_universe *u, void *L);
 
 /* Watchdog (watchdog.c): re-arms `u` while requests are pending. */
-void rearm_schedule(mt_universe *u);
+int rearm_schedule(mt_universe *u);
+void rearm_wake(void);
 void rearm_cancel(mt_universe *u);
 /* Profile ticks every `period_ns` while u->insp.profiling (watchdog.c). */
 int profile_schedule(mt_universe *u, uint64_t period_ns);

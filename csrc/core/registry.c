@@ -284,7 +284,7 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
   uint32_t handled = atomic_load(&u->kicks_handled); /* before the push: kick_wait */
   /* The owner may clear ONCE and the handler KICKED meanwhile: loop. */
   uint64_t w = atomic_load(&s->word), nw;
-  int push, signalling = 0;
+  int push, signalling = 0, wake_watchdog = 0;
   do {
     nw = (w & ~(uint64_t)W_MODE) | (uint64_t)mode;
     push = mode != MT_NONE && arming != MT_ARM_DIRECT && !(w & W_KICKED);
@@ -305,15 +305,18 @@ int mt_interrupt_from(const mt_universe *from, uint64_t id, mt_mode mode, mt_mod
     if (push) kick_push(u, index);
     mailbox_wake(u);
     if (arming != MT_ARM_DIRECT) signalling = kick(u);
-    rearm_schedule(u);
+    wake_watchdog = rearm_schedule(u);
   }
   slot_unlock(s);
   /* The signal after the unlock: a drop-in's handler takes the main slot's
   ** lock to prove that it runs the state (kick.c) and gives up after a
   ** bounded spin, so an interrupter preempted while holding it (a loaded
-  ** machine) made the kick wait for the watchdog's re-send, ms later. */
-  if (signalling && kick_signal(u) && arming == MT_ARM_SIGNAL &&
-      !atomic_load_explicit(&u->hosted, memory_order_relaxed))
+  ** machine) made the kick wait for the watchdog's re-send, ms later.
+  ** The watchdog is woken after the signal (rearm_schedule says why) and
+  ** before kick_wait, whose wait its re-send may end. */
+  int signalled = signalling && kick_signal(u);
+  if (wake_watchdog) rearm_wake();
+  if (signalled && arming == MT_ARM_SIGNAL && !atomic_load_explicit(&u->hosted, memory_order_relaxed))
     kick_wait(u, index, word_id(nw), handled);
   return MT_OK;
 }

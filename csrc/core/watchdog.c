@@ -118,7 +118,7 @@ static int heap_insert(wd_entry e) {
   return 1;
 }
 
-static void rearm_insert(mt_universe *u);
+static int rearm_insert(mt_universe *u);
 
 static void *watchdog(void *arg) {
   (void)arg;
@@ -167,7 +167,7 @@ static void *watchdog(void *arg) {
       heap_remove(0);
       /* rearm_schedule skips wd_lock while rekick_pos is set: a request
       ** that raised `pending` just before the removal is seen here. */
-      if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) rearm_insert(e.u);
+      if (universe_from_handle(e.handle) == e.u && mt_pending_count(e.u) > 0) (void)rearm_insert(e.u); /* the loop reads the heap next */
       continue;
     }
     pthread_mutex_unlock(&wd_lock);
@@ -228,23 +228,31 @@ void mt_deadline_clear(mt_universe *u) {
 }
 
 /* wd_lock held. */
-static void rearm_insert(mt_universe *u) {
-  if (u->rekick_pos != 0 || !start_locked()) return;
+/* 1 when the entry is the new earliest: the watchdog must be woken. */
+static int rearm_insert(mt_universe *u) {
+  if (u->rekick_pos != 0 || !start_locked()) return 0;
   wd_entry e = {mt_now_ns() + REARM_FIRST_NS, 0, REARM_FIRST_NS, universe_handle(u), 0, 0, u, REARM, MT_CAUSE_HOST};
-  if (heap_insert(e) && u->rekick_pos == 1) pthread_cond_signal(&wd_cond);
+  return heap_insert(e) && u->rekick_pos == 1;
 }
 
 /* Called after `pending` was raised. While the universe has its entry,
 ** there is nothing to do, and no lock is taken: the watchdog clears
 ** rekick_pos before it reads `pending` to decide the entry is done, this
 ** reads rekick_pos after raising `pending` (both seq_cst), so one of the
-** two sees the other's write. */
-void rearm_schedule(mt_universe *u) {
-  if (atomic_load(&u->rekick_pos) != 0) return;
+** two sees the other's write. 1 when the caller must wake the watchdog
+** (rearm_wake), which it does after its kick signal: a woken watchdog can
+** take the very CPU the signal's target runs on (2 cores: interrupt() to
+** the handler took 25-30 us with the wake first, ~10 us after). */
+int rearm_schedule(mt_universe *u) {
+  if (atomic_load(&u->rekick_pos) != 0) return 0;
   pthread_mutex_lock(&wd_lock);
-  rearm_insert(u);
+  int wake = rearm_insert(u);
   pthread_mutex_unlock(&wd_lock);
+  return wake;
 }
+
+/* Without wd_lock: the watchdog checks the heap under it before it waits. */
+void rearm_wake(void) { pthread_cond_signal(&wd_cond); }
 
 void rearm_cancel(mt_universe *u) {
   pthread_mutex_lock(&wd_lock);
