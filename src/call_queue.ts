@@ -9,6 +9,7 @@
 import type { Channel } from "./channel.ts";
 import { pollTurns } from "./next_turn.ts";
 import type { Cancellation } from "./cancellation.ts";
+import { type SpareError, spareError } from "./results.ts";
 import { MtintError } from "./errors.ts";
 import { CALL, type DEFINE, type RELEASE, type Request, type RESET, RUN, VIA_MESSAGE } from "./protocol.ts";
 
@@ -35,6 +36,8 @@ export interface Call {
   polling?: boolean;
   /** Why it was cancelled, recorded when the cancellation was asked for. */
   cancelled?: Cancellation;
+  /** The error it is expected to reject with, once interrupted (expectEnd). */
+  spare?: SpareError;
   /** Settles the call from its result bytes. */
   complete(bytes: Uint8Array): void;
   reject(err: unknown): void;
@@ -162,11 +165,14 @@ export class CallQueue {
     }
   }
 
-  /** The running call was interrupted or cancelled: polls for its end for
-   * a while, besides the usual wake-ups. */
+  /** The running call was interrupted or cancelled: makes the error it is
+   * to reject with, and polls for its end for a while, besides the usual
+   * wake-ups. */
   expectEnd(): void {
     const call = this.#running;
-    if (!call || call.polling) return;
+    if (!call) return;
+    if (!call.spare || call.spare.made !== call.cancelled) call.spare = spareError(call.cancelled);
+    if (call.polling) return;
     call.polling = true;
     pollTurns(() => this.#running !== call || this.#channel.done(call.number), END_POLL_MS).then((done) => {
       call.polling = false;

@@ -56,6 +56,44 @@ eachVersion("an interrupted run rejects and the state lives on", async (lua) => 
   assert.deepEqual(await w.run("return 1 + 1"), [2]);
 });
 
+// The error is made while the worker stops (src/results.ts spareError):
+// it must still say where the script was, and only what really happened.
+eachVersion("an interrupted call's error is its own and says where the script was", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const seen: unknown[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { result } = await started(w, SPIN_STARTED, { name: `spin${i}` });
+    interrupt(w.id);
+    const err = await rejection(result);
+    assert.ok(isInterrupted(err));
+    assert.equal((err as MtintError).cause, undefined);
+    assert.match((err as MtintError).traceback ?? "", new RegExp(`stack traceback:[^]*spin${i}:1:`));
+    seen.push(err);
+  }
+  assert.notEqual(seen[0], seen[1]);
+  // Caught by the script, which then fails in its own way.
+  const caught = (await started(w, `pcall(function() ${SPIN_STARTED} end) error("its own", 0)`)).result;
+  w.interrupt();
+  const own = await rejection(caught);
+  assert.ok(own instanceof LuaError && own.message === "its own", String(own));
+  // Interrupted, caught, then aborted: the abort's cause.
+  const controller = new AbortController();
+  const aborted = (await started(w, `pcall(function() ${SPIN_STARTED} end) while true do end`, {
+    signal: controller.signal,
+  })).result;
+  interrupt(w.id);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  controller.abort("enough");
+  const err = await rejection(aborted);
+  assert.ok(isInterrupted(err) && (err as MtintError).cause === "enough", String(err));
+  assert.match((err as MtintError).traceback ?? "", /stack traceback:/);
+  // Interrupted, caught, then timed out by the watchdog: the timeout's cause.
+  const timed = (await started(w, `pcall(function() ${SPIN_STARTED} end) while true do end`, { timeout: 100 })).result;
+  interrupt(w.id);
+  const late = await rejection(timed);
+  assert.ok(isInterrupted(late) && (late as MtintError).cause === "timeout", String(late));
+});
+
 eachVersion("lua.interrupt(): once is catchable by pcall, true is not, false withdraws", async (lua) => {
   await using w = await LuaWorker.create({ lua });
   const once = (await started(
