@@ -60,7 +60,7 @@ const core_sources = [_][]const u8{
 };
 
 const lua_sources = [_][]const u8{
-    "csrc/lua/compat.c",
+    "csrc/lua/traceback.c",
     "csrc/lua/world.c",
     "csrc/lua/hook.c",
     "csrc/lua/inspect.c",

@@ -52,7 +52,7 @@ build = {
         "csrc/lua/closestack.c",
         "csrc/lua/concatguard.c",
         "csrc/lua/codec.c",
-        "csrc/lua/compat.c",
+        "csrc/lua/traceback.c",
         "csrc/lua/coro.c",
         "csrc/lua/handles.c",
             "csrc/lua/hook.c",

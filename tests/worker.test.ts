@@ -56,6 +56,39 @@ eachVersion("an interrupted run rejects and the state lives on", async (lua) => 
   assert.deepEqual(await w.run("return 1 + 1"), [2]);
 });
 
+// A LuaError's traceback is the text of the Lua library's own traceback
+// (csrc/lua/traceback.c builds it faster on 5.3/5.4): compared with
+// debug.traceback taken at the same depth, level 0 (debug.traceback's own
+// C frame) standing where the error's is (error's C frame).
+eachVersion("a LuaError's traceback is the one the Lua library writes", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const prelude = `
+    local function raise(msg) EXPECT = debug.traceback(msg, 0) error(msg, 0) end
+    function global_fn(depth, msg) if depth > 0 then local r = global_fn(depth - 1, msg) return r end raise(msg) end
+    string.custom = function(depth, msg) local r = global_fn(depth, msg) return r end
+    package.loaded.top_level = function(depth, msg) return (string.custom(depth, msg)) end
+    twice = package.loaded.top_level
+    local obj = {}
+    function obj:method(depth, msg) local r = twice(depth, msg) return r end
+    local function tail(depth, msg) return obj:method(depth, msg) end
+    local function run(depth, msg) local r = tail(depth, msg) return r end
+  `;
+  // Deep stacks, where the text skips levels, only where the text is
+  // mtint's own: on 5.2 and LuaJIT it is luaL_traceback itself, whose
+  // skipped levels depend on the level it starts from (0 here, 1 there).
+  const depths = lua === "5.2" || lua === "luajit" ? [0, 3] : [0, 3, 15, 40];
+  for (const depth of depths) {
+    const err = await rejection(w.run(`${prelude} local r = run(${depth}, "boom ${depth}") return r`, { name: "tb" }));
+    assert.ok(err instanceof LuaError, String(err));
+    const [expected] = await w.run("return EXPECT");
+    const ours = err.traceback.split("\n"), theirs = (expected as string).split("\n");
+    assert.deepEqual(ours.slice(0, 2), [`boom ${depth}`, "stack traceback:"]);
+    assert.match(ours[2], /^\t\[C\]: .*error/);
+    assert.deepEqual(ours.slice(3), theirs.slice(3));
+    if (depth === 40) assert.ok(ours.some((l) => l.startsWith("\t...")), "a traceback that skips levels");
+  }
+});
+
 // The error is made while the worker stops (src/results.ts spareError):
 // it must still say where the script was, and only what really happened.
 eachVersion("an interrupted call's error is its own and says where the script was", async (lua) => {

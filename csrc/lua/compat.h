@@ -81,7 +81,7 @@ static inline int mt_cpcall(lua_State *L, lua_CFunction f, void *ud) {
 #endif
 }
 
-/* Pushes a traceback of L1 from `level` (luaL_traceback where it exists). */
+/* Pushes the text of luaL_traceback for L1 from `level` (traceback.c). */
 void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level);
 
 /* Pushes a small integer as one where Lua has them. */
