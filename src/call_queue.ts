@@ -165,16 +165,21 @@ export class CallQueue {
     }
   }
 
-  /** The running call was interrupted or cancelled: makes the error it is
-   * to reject with, and polls for its end for a while, besides the usual
-   * wake-ups. */
+  /** The running call was interrupted or cancelled: polls for its end for
+   * a while, besides the usual wake-ups, and meanwhile makes the error it
+   * is to reject with (after the first look: interrupt() returns at once,
+   * so a loop of interrupts reaches every worker first). */
   expectEnd(): void {
     const call = this.#running;
-    if (!call) return;
-    if (!call.spare || call.spare.made !== call.cancelled) call.spare = spareError(call.cancelled);
-    if (call.polling) return;
+    if (!call || call.polling) return;
     call.polling = true;
-    pollTurns(() => this.#running !== call || this.#channel.done(call.number), END_POLL_MS).then((done) => {
+    let looks = 0;
+    const ended = () => {
+      if (this.#running !== call || this.#channel.done(call.number)) return true;
+      if (looks++ > 0 && (!call.spare || call.spare.made !== call.cancelled)) call.spare = spareError(call.cancelled);
+      return false;
+    };
+    pollTurns(ended, END_POLL_MS).then((done) => {
       call.polling = false;
       if (done) this.finish(call, null);
     });

@@ -104,6 +104,25 @@ eachVersion("an interrupted call's error is its own and says where the script wa
     seen.push(err);
   }
   assert.notEqual(seen[0], seen[1]);
+  // Interrupted twice, the first caught: the error made meanwhile says
+  // where the second one stopped the script. (The second waits for the
+  // first to be caught: two interrupts before the first lands are one.)
+  const messages = w.messages();
+  const twice = w.run(
+    `local post = require("host").post
+    pcall(function() local x = 0 while true do x = x + 1 if x == 1000 then post("running") end end end)
+    post("caught") local y = 0 while true do y = y + 1 end`,
+    { name: "twice" },
+  );
+  assert.equal((await messages.next()).value, "running");
+  interrupt(w.id);
+  assert.equal((await messages.next()).value, "caught");
+  await new Promise((resolve) => setTimeout(resolve, 3));
+  interrupt(w.id);
+  const second = await rejection(twice);
+  assert.ok(isInterrupted(second), String(second));
+  assert.match((second as MtintError).traceback ?? "", /twice:3:/);
+  await messages.return?.();
   // Caught by the script, which then fails in its own way.
   const caught = (await started(w, `pcall(function() ${SPIN_STARTED} end) error("its own", 0)`)).result;
   w.interrupt();
