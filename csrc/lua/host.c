@@ -487,8 +487,11 @@ static int run_protected(lua_State *L) {
   int status = lua_pcall(L, 1, 0, 2);
   w->watch_seq = 0;
   /* A cancelled call rejects even if the script caught the cancellation
-  ** and returned before the hook could raise it again. */
-  if (status != LUA_OK || mt_call_cancelled(w->u)) classify(w, L, status, r);
+  ** and returned before the hook could raise it again. Only a failed call
+  ** has an error value on top: a successful one is never classified (a
+  ** cancellation read twice may read true, then false). */
+  if (status != LUA_OK) classify(w, L, status, r);
+  else if (mt_call_cancelled(w->u)) write_cancelled(w);
   w->fail_alloc = 0;
   /* Lua 5.1 and LuaJIT have no emergency collection: after an allocation
   ** failed at the limit the state stays full until someone collects, also
@@ -512,7 +515,7 @@ static int run_protected(lua_State *L) {
       if (collected == LUA_OK) break;
       lua_pop(L, 1);
       if (mt_call_cancelled(w->u)) {
-        classify(w, L, collected, r);
+        write_cancelled(w);
         break;
       }
     }
@@ -550,7 +553,7 @@ static void run_here(void *p) {
   concatguard_call(w, L);
   buf_reset(&h->out);
   if (!mt_call_begin(w->u, h->seq)) {
-    classify(w, L, LUA_ERRRUN, &r); /* cancelled before it started */
+    write_cancelled(w); /* cancelled before it started */
   } else {
     int wall = timeout_ms >= 0 && isfinite(timeout_ms), cpu = cpu_limit_ms > 0 && isfinite(cpu_limit_ms);
     if (wall || cpu)
@@ -562,7 +565,7 @@ static void run_here(void *p) {
     if (status != LUA_OK) {
       w->limit_lifted = 0;
       if (mt_call_cancelled(w->u)) { /* a finalizer raised it as the call unwound */
-        classify(w, L, LUA_ERRMEM, &r);
+        write_cancelled(w);
       } else if (status == LUA_ERRMEM || !report_outer(w, L, status, &r)) {
         static const char msg[] = "not enough memory";
         write_error(h, RESULT_MEMORY, msg, sizeof msg - 1, NULL);
