@@ -80,22 +80,28 @@ export class CallQueue {
   readonly #post: (request: Request, transfer: Transferable[]) => void;
   readonly #cancel: (seq: number) => void;
   readonly #dispatched: (call: Call) => void;
+  readonly #postsTaken: () => number;
+  /** A finished call waiting for the values its script posted before it ended. */
+  #late: { call: Call; bytes: Uint8Array } | undefined;
 
   /**
    * @param post sends a request too large for the channel as a message
    * @param cancel cancels the running call `seq` natively
    * @param dispatched runs once a call has been handed to the worker
+   * @param postsTaken how many posted values the caller has taken so far (mod 2^32)
    */
   constructor(
     channel: Channel,
     post: (request: Request, transfer: Transferable[]) => void,
     cancel: (seq: number) => void,
-    dispatched: (call: Call) => void = () => {},
+    dispatched: (call: Call) => void,
+    postsTaken: () => number,
   ) {
     this.#channel = channel;
     this.#post = post;
     this.#cancel = cancel;
     this.#dispatched = dispatched;
+    this.#postsTaken = postsTaken;
   }
 
   /** The call the worker runs now. */
@@ -190,10 +196,17 @@ export class CallQueue {
     for (const call of this.#queue.splice(0)) this.#settle(call, () => call.reject(err()));
   }
 
+  /** A value the script posted was taken: settles the call that waited for it. */
+  postTaken(): void {
+    const late = this.#late;
+    if (late && this.#channel.postsIn(this.#postsTaken())) this.finish(late.call, late.bytes);
+  }
+
   /** Rejects every call, the running one included, with `err`. */
   rejectAll(err: Error): void {
     const calls = this.#running ? [this.#running, ...this.#queue] : this.#queue;
     this.#running = undefined;
+    this.#late = undefined;
     this.#channel.releaseCalls();
     this.#queue = [];
     for (const call of calls) this.#settle(call, () => call.reject(err));
@@ -217,6 +230,11 @@ export class CallQueue {
     if (this.#running !== call) return;
     bytes ??= this.#channel.result();
     if (bytes === null) return; // on its way as a message
+    if (!this.#channel.postsIn(this.#postsTaken())) { // values the script posted first are on their way
+      this.#late = { call, bytes };
+      return;
+    }
+    this.#late = undefined;
     this.#running = undefined;
     this.#channel.releaseCalls();
     if (call.kind === RUN || call.kind === CALL) {

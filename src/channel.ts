@@ -43,6 +43,7 @@ const SIZE = 3; // bytes of the inline result
 const RESULT = 4; // INLINE or VIA_MESSAGE
 const TAKEN = 5; // the number of the last request the worker woke up for
 const CALL = 6; // the token of the creator's-function call in the call area, 0 while written
+const POSTED = 7; // the values the worker had posted (host.post, as messages) when it finished, mod 2^32
 const SLOTS = 8;
 /**
  * Whether scripts' calls of the creator's functions go through the call
@@ -79,6 +80,7 @@ export interface CallRequest {
 export class Channel {
   readonly buffer: SharedArrayBuffer;
   readonly #ctl: Int32Array;
+  #posted = 0; // the worker's side: values posted so far, mod 2^32
   readonly #data: Uint8Array;
   readonly #view: DataView;
   readonly #call: Uint8Array;
@@ -129,6 +131,13 @@ export class Channel {
     const number = Atomics.add(this.#ctl, REQ, 1) + 1;
     Atomics.notify(this.#ctl, REQ);
     return number;
+  }
+
+  /** Whether the caller, having taken `taken` posted values (counted mod
+   * 2^32), has every value the worker posted before it finished its last
+   * request: a request settles only after them, as a script expects. */
+  postsIn(taken: number): boolean {
+    return ((taken - Atomics.load(this.#ctl, POSTED)) | 0) >= 0;
   }
 
   /** Whether request `number` is finished. */
@@ -279,6 +288,11 @@ export class Channel {
     return true;
   }
 
+  /** The worker posted one more value (host.post) as a message. */
+  notePost(): void {
+    this.#posted = (this.#posted + 1) | 0;
+  }
+
   /** Finishes request `number` with `result`; false when it did not fit
    * (the worker then sends it as a message, before the finishing one). */
   finish(number: number, result: Uint8Array | null): boolean {
@@ -288,6 +302,7 @@ export class Channel {
       Atomics.store(this.#ctl, SIZE, result.length);
     }
     Atomics.store(this.#ctl, RESULT, inline || result === null ? INLINE : VIA_MESSAGE);
+    Atomics.store(this.#ctl, POSTED, this.#posted);
     Atomics.store(this.#ctl, DONE, number);
     Atomics.notify(this.#ctl, DONE);
     return inline || result === null;

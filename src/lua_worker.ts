@@ -121,6 +121,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
   #worker: Worker;
   #channel: Channel;
   #calls: CallQueue;
+  /** Posted values taken so far (mod 2^32): a call settles after those its script posted. */
+  #postsTaken = 0;
   #core: CoreLib;
   #integers: boolean;
   #timeout: number | undefined;
@@ -172,6 +174,7 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         if (call.kind === RESET) this.#watchReset(call);
         if (CALLS_IN_CHANNEL) this.#serveCalls(call);
       },
+      () => this.#postsTaken,
     );
     worker.onmessage = (event: MessageEvent<Reply>) => this.#receive(event.data);
     worker.onerror = (event: ErrorEvent) => {
@@ -625,6 +628,8 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         const reader = this.#readers.shift();
         if (reader) reader({ value, done: false });
         else this.#inbox?.push(value);
+        this.#postsTaken = (this.#postsTaken + 1) | 0;
+        this.#calls.postTaken();
         break;
       }
       case "closed":

@@ -137,7 +137,10 @@ function openState(reset = false): void {
   const id = lib.id(state);
   freeCallbacks = lib.callbacks(state, {
     print: guarded((bytes) => console.log(text.decode(bytes))),
-    post: guarded((bytes) => reply({ type: "post", id, bytes }, [bytes.buffer as ArrayBuffer])),
+    post: guarded((bytes) => {
+      reply({ type: "post", id, bytes }, [bytes.buffer as ArrayBuffer]);
+      channel.notePost();
+    }),
     call: callHost,
   });
   for (const grant of options.grants) {
