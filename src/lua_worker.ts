@@ -623,13 +623,16 @@ export class LuaWorker extends EventTarget implements AsyncDisposable {
         break;
       case "post": {
         this.#core.postsTaken(reply.id, reply.bytes.length);
-        const [value] = decodeList(reply.bytes);
-        this.dispatchEvent(new MessageEvent("message", { data: value }));
-        const reader = this.#readers.shift();
-        if (reader) reader({ value, done: false });
-        else this.#inbox?.push(value);
-        this.#postsTaken = (this.#postsTaken + 1) | 0;
-        this.#calls.postTaken();
+        try {
+          const [value] = decodeList(reply.bytes);
+          this.dispatchEvent(new MessageEvent("message", { data: value }));
+          const reader = this.#readers.shift();
+          if (reader) reader({ value, done: false });
+          else this.#inbox?.push(value);
+        } finally { // counted whatever happened: the call waiting for it must not wait forever
+          this.#postsTaken = (this.#postsTaken + 1) | 0;
+          this.#calls.postTaken();
+        }
         break;
       }
       case "closed":
