@@ -29,6 +29,7 @@
 */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,8 +237,22 @@ static const char *mover_code =
     "  end\n"
     "end\n";
 
+/* A kick can still be on its way to a thread that has stopped running
+** Lua (the watchdog re-sends, the interrupters go on). Delivered while the
+** thread exits, it interrupts free() inside glibc's thread teardown, where
+** ThreadSanitizer's runtime deadlocks against pthread_join (seen once in
+** CI: a TSan slot lock against the dl stack-cache lock). mtint's handler
+** takes no lock and drops such a kick; the test threads block signals
+** before they exit, so that TSan never runs a handler there. */
+static void signals(int how) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(how, &all, NULL);
+}
+
 static void *mover_hop(void *arg) {
   lua_State *L = arg;
+  signals(SIG_UNBLOCK); /* a chain's thread made this one after it blocked them */
   lua_getglobal(L, "HOP"); /* no allocation: the state is not noted here yet */
   if (lua_pcall(L, 0, 0, 0) != 0) {
     const char *msg = lua_tostring(L, -1);
@@ -246,6 +261,7 @@ static void *mover_hop(void *arg) {
     lua_pop(L, 1);
   }
   atomic_fetch_add(&mover_hops, 1);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -258,6 +274,7 @@ static void *mover_chain(void *arg) {
   pthread_t next;
   pthread_create(&next, NULL, mover_hop, L);
   pthread_join(next, NULL);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -274,6 +291,7 @@ static void *mover_worker(void *arg) {
     atomic_store(&mover_id, 0);
     close_state(L);
   }
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -282,6 +300,7 @@ static void *unhook_worker(void *arg) {
   lua_State *L = new_state(1);
   run(L, unhook_code, 0);
   close_state(L);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -290,6 +309,7 @@ static void *spin_worker(void *arg) {
   lua_State *L = new_state(slot % 2);
   run(L, spin_code, slot);
   close_state(L);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -298,6 +318,7 @@ static void *coro_worker(void *arg) {
   lua_State *L = new_state(1);
   run(L, coro_code, 0);
   close_state(L);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -306,6 +327,7 @@ static void *deep_worker(void *arg) {
   lua_State *L = new_state(0);
   run(L, deep_code, 0);
   close_state(L);
+  signals(SIG_BLOCK);
   return NULL;
 }
 
@@ -317,6 +339,7 @@ static void *reopen_worker(void *arg) {
     close_state(L);
     atomic_fetch_add(&reopens, 1);
   }
+  signals(SIG_BLOCK);
   return NULL;
 }
 
