@@ -118,6 +118,15 @@ static void name_found(lua_State *L, int names, int wanted) {
   lua_rawset(L, wanted);
 }
 
+/* Whether the value on top is a shown frame's function without a name yet. */
+static int still_wanted(lua_State *L, int wanted) {
+  lua_pushvalue(L, -1);
+  lua_rawget(L, wanted);
+  int yes = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return yes;
+}
+
 /* Pushes a table from each shown frame's function to its name in
 ** package.loaded, as lauxlib's pushglobalfuncname finds it ("_G." cut). */
 static void push_global_names(lua_State *L, lua_State *L1, int level) {
@@ -139,11 +148,7 @@ static void push_global_names(lua_State *L, lua_State *L1, int level) {
     lua_pushnil(L);
     while (lua_next(L, -2)) { /* loaded: key, value */
       if (lua_type(L, -2) == LUA_TSTRING) {
-        lua_pushvalue(L, -1);
-        lua_rawget(L, wanted);
-        int found = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (found) {
+        if (still_wanted(L, wanted)) {
           lua_pushvalue(L, -1);
           lua_pushvalue(L, -3);
           name_found(L, names, wanted);
@@ -152,11 +157,7 @@ static void push_global_names(lua_State *L, lua_State *L1, int level) {
           lua_pushnil(L);
           while (lua_next(L, -2)) { /* module: field, value */
             if (lua_type(L, -2) == LUA_TSTRING) {
-              lua_pushvalue(L, -1);
-              lua_rawget(L, wanted);
-              int inner = lua_toboolean(L, -1);
-              lua_pop(L, 1);
-              if (inner) { /* key.field */
+              if (still_wanted(L, wanted)) { /* key.field */
                 lua_pushvalue(L, -1);
                 lua_pushvalue(L, -5);
                 lua_pushliteral(L, ".");
