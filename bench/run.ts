@@ -53,7 +53,7 @@ import { altRunaway, mtintRunaway } from "./sections/runaway.ts";
 import { altPoolFigures, mtintPool, resetTimes } from "./sections/pool.ts";
 import { callerFunctions, luaFunctionCalls, wasmoonFunctionCalls } from "./sections/functions.ts";
 import { argv, exit } from "../scripts/process.ts";
-import { inspectLatency, profilerOverhead } from "./sections/inspect.ts";
+import { inspectLatency, luajitOwnProfiler, profilerOverhead } from "./sections/inspect.ts";
 
 const option = (name: string): string | undefined => {
   const i = argv.indexOf(name);
@@ -144,6 +144,7 @@ for (const v of chosen) {
   if (wants("inspect")) {
     await inspectLatency(res, v, quick ? 50 : 300);
     await profilerOverhead(res, v, quick ? 6 : 30, quick ? 0.1 : 0.25);
+    if (v === "luajit") await luajitOwnProfiler(res, quick ? 6 : 30, quick ? 0.1 : 0.25);
     log(`${v} inspect: ${summary(res.figures, "inspect", v)}`);
   }
   if (wants("runaway")) await mtintRunaway(res, v, lua, runawayReps);

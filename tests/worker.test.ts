@@ -106,6 +106,20 @@ eachVersion("a LuaError's traceback is the one the Lua library writes", async (l
     assert.deepEqual(ours.slice(3), theirs.slice(3));
     if (depth === 40) assert.ok(ours.some((l) => l.startsWith("\t...")), "a traceback that skips levels");
   }
+  // As many distinct named functions as a traceback shows, and more.
+  for (const n of lua === "5.2" || lua === "luajit" ? [5] : [5, 30]) {
+    const chain = `${prelude}
+      for i = 1, ${n} do
+        local f = function(d, msg) if d == 0 then raise(msg) end local r = _G["chain" .. (d - 1)](d - 1, msg) return r end
+        if i % 2 == 0 then _G["chain" .. i] = f else string["chain" .. i] = f; _G["chain" .. i] = f end
+      end
+      chain0 = function(_, msg) raise(msg) end
+      local r = chain${n}(${n}, "chain ${n}") return r`;
+    const err = await rejection(w.run(chain, { name: "tb" }));
+    assert.ok(err instanceof LuaError, String(err));
+    const [expected] = await w.run("return EXPECT");
+    assert.deepEqual(err.traceback.split("\n").slice(3), (expected as string).split("\n").slice(3), `chain ${n}`);
+  }
 });
 
 // The error is made while the worker stops (src/results.ts spareError):

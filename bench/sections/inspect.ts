@@ -131,3 +131,65 @@ export async function profilerOverhead(res: Results, version: string, pairs: num
     n: bases.length,
   });
 }
+
+/**
+ * LuaJIT only: its own sampling profiler (`jit.profile`, the finest interval
+ * it has, 1 ms) against mtint's at the rate jit.profile reaches on this
+ * machine, in the same worker and the same paired runs. Both stop the
+ * interpreter the same way (a signal, then a hook through the dispatch
+ * table), so this says whether mtint's profiler costs more than the
+ * engine's own way to do the same. The worker has the full libraries
+ * (jit.profile is not in the safe set); the chunk is compiled in each run,
+ * as run() does. mtint at 1 kHz in the same worker, for scale.
+ */
+export async function luajitOwnProfiler(res: Results, pairs: number, scale: number): Promise<void> {
+  const text = readFileSync(`${BENCH}programs/fib.lua`, "utf8");
+  await using lua = await LuaWorker.create({ lua: "luajit", libs: "full" });
+  await lua.run(`
+    local profile = require("jit.profile")
+    function RUN(text, scale, own)
+      local chunk = assert(loadstring(text))
+      local samples = 0
+      if own then profile.start("i1", function(_, n) samples = samples + n end) end
+      chunk(scale)
+      if own then profile.stop() end
+      return samples
+    end`);
+  const once = async (kind: "base" | "own" | "mtint", hz = 0) => {
+    const profile = kind === "mtint" ? lua.profile({ hz }) : undefined;
+    const cpu0 = lua.cpuTime(), t0 = nowNs();
+    const [own] = await lua.run("return RUN(...)", { args: [text, scale, kind === "own"] }) as [number];
+    const wall = (nowNs() - t0) / 1e6, cpu = lua.cpuTime() - cpu0;
+    return { cpu, rate: (profile ? (await profile.stop()).samples : own) / (wall / 1000) };
+  };
+  await once("base"); // warm up
+  const hz = Math.max(1, Math.round((await once("own")).rate));
+  const kinds = [["own", hz], ["mtint", hz], ["mtint", 1000]] as const;
+  const ratios: number[][] = kinds.map(() => []), rates: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    for (const k of i % 2 ? [2, 1, 0] : [0, 1, 2]) {
+      const [kind, rate] = kinds[k];
+      const [a, b] = i % 2
+        ? [await once(kind, rate), await once("base")]
+        : [await once("base"), await once(kind, rate)];
+      const [profiled, base] = i % 2 ? [a, b] : [b, a];
+      ratios[k].push(profiled.cpu / base.cpu);
+      if (kind === "own") rates.push(profiled.rate);
+    }
+  }
+  const figure = (name: string, value: number, unit: string) => ({
+    section: "inspect",
+    name,
+    stat: "median",
+    version: "luajit",
+    value,
+    unit,
+    n: pairs,
+  });
+  res.figures.push(
+    figure("LuaJIT's own jit.profile (1 ms interval): samples per second here", median(rates), ""),
+    figure("LuaJIT's own jit.profile overhead (CPU time, paired runs)", (median(ratios[0]) - 1) * 100, "%"),
+    figure(`mtint's profiler at jit.profile's rate (${hz} Hz), same worker`, (median(ratios[1]) - 1) * 100, "%"),
+    figure("mtint's profiler at 1 kHz, same worker", (median(ratios[2]) - 1) * 100, "%"),
+  );
+}

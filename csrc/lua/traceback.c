@@ -9,11 +9,12 @@
 **   two levels deep (lauxlib's findfield), once per frame: ~4 us a frame
 **   with the standard libraries loaded, 13 us for the 3 frames of an
 **   interrupted chunk, a good part of an interruption's latency. The same
-**   text here with one search for all the frames: their functions go into
-**   a table, and one walk of package.loaded, in findfield's order (each
-**   key, then inside its value), names each at its first match, which is
-**   what findfield finds for it. tests/worker.test.ts compares the text
-**   with the Lua library's own debug.traceback.
+**   text here with one search for all the frames: one walk of
+**   package.loaded, in findfield's order (each key, then inside its
+**   value), names each frame's function at its first match, which is what
+**   findfield finds for it, and stops once all are named.
+**   tests/worker.test.ts compares the text with the Lua library's own
+**   debug.traceback.
 */
 #include <string.h>
 
@@ -101,91 +102,97 @@ static int walk_next(walk *w, lua_State *L1, lua_Debug *ar, int *skipped) {
   return 1;
 }
 
-/* With a value and its name on top (popped): names[value] = the name
-** without a leading "_G.", as pushglobalfuncname writes it; the value is
-** no longer wanted, so its first match stays. */
-static void name_found(lua_State *L, int names, int wanted) {
-  const char *name = lua_tostring(L, -1);
-  if (strncmp(name, "_G.", 3) == 0) {
-    lua_pushstring(L, name + 3);
-    lua_remove(L, -2);
+/* The shown frames' distinct functions, by identity (lua_topointer is
+** one-to-one on functions, and the frames keep them alive), each with the
+** name found for it on L's stack at base + k (nil until found). One
+** lua_topointer per value of package.loaded and a few compares in C: the
+** walk costs about its ~160 lua_next. */
+#define MAX_SHOWN (LEVELS1 + LEVELS2 + 1) /* a traceback shows no more frames */
+
+typedef struct {
+  const void *fn[MAX_SHOWN];
+  int base, count, unnamed;
+} frame_funcs;
+
+/* The index in `f` of the function at `idx`, or -1 (also for non-functions). */
+static int func_index(lua_State *L, const frame_funcs *f, int idx) {
+  if (lua_type(L, idx) != LUA_TFUNCTION) return -1;
+  const void *p = lua_topointer(L, idx);
+  for (int k = 0; k < f->count; k++) {
+    if (f->fn[k] == p) return k;
   }
-  lua_pushvalue(L, -2);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, names);
-  lua_pop(L, 1);
-  lua_pushboolean(L, 0);
-  lua_rawset(L, wanted);
+  return -1;
 }
 
-/* Whether the value on top is a shown frame's function without a name yet. */
-static int still_wanted(lua_State *L, int wanted) {
-  lua_pushvalue(L, -1);
-  lua_rawget(L, wanted);
-  int yes = lua_toboolean(L, -1);
+/* With a name on top (popped): names frame function k if it has no name
+** yet (the first match is the one findfield finds), without a leading
+** "_G.", as pushglobalfuncname writes it. */
+static void name_found(lua_State *L, frame_funcs *f, int k) {
+  if (lua_isnil(L, f->base + k)) {
+    const char *name = lua_tostring(L, -1);
+    if (strncmp(name, "_G.", 3) == 0) lua_pushstring(L, name + 3);
+    else lua_pushvalue(L, -1);
+    lua_replace(L, f->base + k);
+    f->unnamed--;
+  }
   lua_pop(L, 1);
-  return yes;
 }
 
-/* Pushes a table from each shown frame's function to its name in
-** package.loaded, as lauxlib's pushglobalfuncname finds it ("_G." cut). */
-static void push_global_names(lua_State *L, lua_State *L1, int level) {
+/* Finds the shown frames' functions and pushes, for each, its name in
+** package.loaded as lauxlib's pushglobalfuncname finds it, or nil. */
+static void push_global_names(lua_State *L, lua_State *L1, int level, frame_funcs *f) {
   lua_Debug ar;
   walk w;
-  int skipped;
-  lua_newtable(L); /* names */
-  lua_newtable(L); /* wanted: function -> true */
-  int names = lua_gettop(L) - 1, wanted = names + 1;
+  int skipped, k;
+  f->base = lua_gettop(L) + 1;
+  f->count = 0;
   walk_start(&w, L1, level);
   while (walk_next(&w, L1, &ar, &skipped)) {
     if (skipped) continue;
     lua_getinfo(L, "f", &ar); /* onto L, as lauxlib does */
-    lua_pushboolean(L, 1);
-    lua_rawset(L, wanted);
+    if (func_index(L, f, -1) < 0) f->fn[f->count++] = lua_topointer(L, -1);
+    lua_pop(L, 1);
   }
+  f->unnamed = f->count;
+  for (k = 0; k < f->count; k++) lua_pushnil(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
   if (lua_type(L, -1) == LUA_TTABLE) {
     lua_pushnil(L);
-    while (lua_next(L, -2)) { /* loaded: key, value */
+    while (f->unnamed > 0 && lua_next(L, -2)) { /* loaded: key, value */
       if (lua_type(L, -2) == LUA_TSTRING) {
-        if (still_wanted(L, wanted)) {
-          lua_pushvalue(L, -1);
-          lua_pushvalue(L, -3);
-          name_found(L, names, wanted);
-        }
-        if (lua_type(L, -1) == LUA_TTABLE) {
+        if ((k = func_index(L, f, -1)) >= 0) {
+          lua_pushvalue(L, -2);
+          name_found(L, f, k);
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
           lua_pushnil(L);
-          while (lua_next(L, -2)) { /* module: field, value */
-            if (lua_type(L, -2) == LUA_TSTRING) {
-              if (still_wanted(L, wanted)) { /* key.field */
-                lua_pushvalue(L, -1);
-                lua_pushvalue(L, -5);
-                lua_pushliteral(L, ".");
-                lua_pushvalue(L, -5);
-                lua_concat(L, 3);
-                name_found(L, names, wanted);
-              }
+          while (f->unnamed > 0 && lua_next(L, -2)) { /* module: field, value */
+            if (lua_type(L, -2) == LUA_TSTRING && (k = func_index(L, f, -1)) >= 0) {
+              lua_pushvalue(L, -4); /* key.field */
+              lua_pushliteral(L, ".");
+              lua_pushvalue(L, -4);
+              lua_concat(L, 3);
+              name_found(L, f, k);
             }
             lua_pop(L, 1);
           }
+          if (f->unnamed == 0) lua_pop(L, 1); /* the walk stopped inside: the field */
         }
       }
       lua_pop(L, 1);
     }
   }
-  lua_settop(L, names);
+  lua_settop(L, f->base + f->count - 1);
 }
 
-/* lauxlib's pushfuncname, with the global name looked up in `names`. */
-static void push_func_name(lua_State *L, int names, lua_Debug *ar) {
+/* lauxlib's pushfuncname, with the global name looked up in `f`. */
+static void push_func_name(lua_State *L, const frame_funcs *f, lua_Debug *ar) {
   lua_getinfo(L, "f", ar);
-  lua_rawget(L, names);
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    lua_pushfstring(L, "function '%s'", lua_tostring(L, -1));
-    lua_remove(L, -2);
+  int k = func_index(L, f, -1);
+  lua_pop(L, 1);
+  if (k >= 0 && lua_type(L, f->base + k) == LUA_TSTRING) {
+    lua_pushfstring(L, "function '%s'", lua_tostring(L, f->base + k));
     return;
   }
-  lua_pop(L, 1);
   if (*ar->namewhat != '\0') lua_pushfstring(L, "%s '%s'", ar->namewhat, ar->name);
   else if (*ar->what == 'm') lua_pushliteral(L, "main chunk");
   else if (*ar->what != 'C') lua_pushfstring(L, "function <%s:%d>", ar->short_src, ar->linedefined);
@@ -196,8 +203,9 @@ void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level) {
   lua_Debug ar;
   walk w;
   int skipped;
-  luaL_checkstack(L, 16, NULL); /* the walk of package.loaded needs 12 */
-  push_global_names(L, L1, level);
+  frame_funcs f;
+  luaL_checkstack(L, MAX_SHOWN + 12, NULL); /* the walk of package.loaded needs 12 */
+  push_global_names(L, L1, level, &f);
   int names = lua_gettop(L);
   if (msg) lua_pushfstring(L, "%s\n", msg);
   lua_pushliteral(L, "stack traceback:");
@@ -212,13 +220,14 @@ void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level) {
       lua_getinfo(L1, "Slnt", &ar);
       if (ar.currentline <= 0) lua_pushfstring(L, "\n\t%s: in ", ar.short_src);
       else lua_pushfstring(L, "\n\t%s:%d: in ", ar.short_src, ar.currentline);
-      push_func_name(L, names, &ar);
+      push_func_name(L, &f, &ar);
       if (ar.istailcall) lua_pushliteral(L, "\n\t(...tail calls...)");
     }
     lua_concat(L, lua_gettop(L) - names);
   }
   lua_concat(L, lua_gettop(L) - names);
-  lua_remove(L, names);
+  if (f.count > 0) lua_replace(L, f.base); /* over the functions and names */
+  lua_settop(L, f.base);
 }
 
 #endif
