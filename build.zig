@@ -73,6 +73,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/sandbox.c",
     "csrc/lua/loaders.c",
     "csrc/lua/allowlist.c",
+    "csrc/lua/patterns.c",
     "csrc/lua/recursion.c",
     "csrc/lua/rehook.c",
     "csrc/lua/hostlib.c",

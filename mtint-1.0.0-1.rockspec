@@ -63,6 +63,7 @@ build = {
         "csrc/lua/loaders.c",
         "csrc/lua/module.c",
         "csrc/lua/pool.c",
+        "csrc/lua/patterns.c",
         "csrc/lua/recursion.c",
         "csrc/lua/rehook.c",
         "csrc/lua/runner.c",

@@ -6,7 +6,9 @@ import { eachVersion, luaVersions, rejection, sleep, test } from "./harness.ts";
 
 const hostModule = new URL("./fixtures/host_functions.ts", import.meta.url);
 // About a second inside one C function (see tests/untrusted.test.ts).
-const STUCK_IN_C = "string.find(string.rep('a', 24), string.rep('a?', 24) .. string.rep('a', 24))";
+// Seconds inside one C function, as Lua sees it: a host function that blocks.
+const STUCK_IN_C = "require('host').block(3000)";
+const blocking = new URL("./fixtures/host_functions.ts", import.meta.url);
 
 function isInterrupted(err: unknown): err is MtintError {
   return err instanceof MtintError && err.code === "interrupted";
@@ -105,7 +107,7 @@ eachVersion("LuaPool: runaways stop at their timeout and every other task is ans
 });
 
 eachVersion("LuaPool: a worker stuck in a C function is retired and replaced, the queue goes on", async (lua) => {
-  await using pool = await LuaPool.create({ lua, size: 1, timeout: 20, retireAfter: 50 });
+  await using pool = await LuaPool.create({ lua, size: 1, timeout: 20, retireAfter: 50, host: blocking });
   const stuck = pool.run(STUCK_IN_C);
   const next = pool.run("return 'next'");
   const err = await rejection(stuck);

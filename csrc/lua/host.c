@@ -11,6 +11,7 @@
 
 #include "handles.h"
 #include "host.h"
+#include "patterns.h"
 #include "recursion.h"
 #include "rehook.h"
 
@@ -38,7 +39,7 @@ static int open_protected(lua_State *L) {
   lua_pushboolean(L, 0);
   mt_setregistry(L, &outer_error_key);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
-  recursion_limits_install(L);
+  patterns_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);

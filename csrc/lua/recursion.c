@@ -5,12 +5,13 @@
 ** `+`, `-`) and per capture bracket, with no bound: ("a?"):rep(1e6) ran
 ** 15 MiB deep and crashed a worker. 5.2 and later count the depth and
 ** raise "pattern too complex" at 200 (MAXCCALLS); here string.find,
-** match, gmatch and gsub refuse a pattern that could go deeper, with the
-** same message, before the matcher starts.
+** match, gmatch and gsub (patterns.c) refuse a pattern that could go
+** deeper, with the same message, before the matcher starts.
 */
 #include <string.h>
 
 #include "host.h"
+#include "patterns.h"
 #include "recursion.h"
 
 #define PATTERN_DEPTH_MAX 200 /* 5.2's MAXCCALLS */
@@ -65,38 +66,9 @@ static int pattern_depth(const char *p) {
   return depth;
 }
 
-/* The original (upvalue 1), after checking the pattern (argument 2). For
-** string.find, a true fourth argument means a plain search. The original
-** runs in this frame (lstrlib's functions use no upvalues), so the guard
-** costs no C call level and errors name the same function. */
-static int guarded(lua_State *L) {
-  int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
-  const char *p = lua_tostring(L, 2);
-  if (p != NULL && !plain && pattern_depth(p) > PATTERN_DEPTH_MAX) return luaL_error(L, "pattern too complex");
-  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+int pattern_too_deep(const char *p) {
+  return pattern_depth(p) > PATTERN_DEPTH_MAX;
 }
-
-void recursion_limits_install(lua_State *L) {
-  static const char *const names[] = {"find", "match", "gmatch", "gsub"};
-  lua_getglobal(L, "string");
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    return;
-  }
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-    lua_getfield(L, -1, names[i]);
-    if (lua_tocfunction(L, -1) == NULL || lua_tocfunction(L, -1) == guarded) {
-      lua_pop(L, 1);
-      continue;
-    }
-    lua_pushboolean(L, i == 0); /* find takes `plain` */
-    lua_pushcclosure(L, guarded, 2);
-    lua_setfield(L, -2, names[i]);
-  }
-  lua_pop(L, 1);
-}
-#else
-void recursion_limits_install(lua_State *L) { (void)L; }
 #endif
 
 /* LuaJIT: regions of the mtint stack bounded by one Lua stack take at most

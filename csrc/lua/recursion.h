@@ -19,9 +19,6 @@
 #define MT_LUA_STACK_SIZE ((size_t)16 << 20)
 #endif
 
-/* Installs what the version lacks (5.1: a bound on pattern recursion). */
-void recursion_limits_install(lua_State *L);
-
 /* Whether a coroutine may be resumed here: on LuaJIT, each coroutine has
 ** a Lua stack of its own, so nesting them has no bound but memory; a
 ** resume needs room for a coroutine's worst case, and for the finalizers

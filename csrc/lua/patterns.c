@@ -1,0 +1,584 @@
+/*
+** string.find, match, gmatch and gsub that an interrupt, a deadline or a
+** cancellation stops while they match (see patterns.h).
+**
+** Lua's matcher backtracks and looks at no hook: ("a?"):rep(n)..("a"):rep(n)
+** against ("a"):rep(n) takes 2^n steps, ".-.-.-x" n^3 on a long subject, a
+** plain find n*m; a script could keep its thread for hours past a timeout.
+** Here each call first runs the same search with mtint's own matcher (the
+** stock algorithm, its steps counted, hook_check every CHECK_STEPS), then
+** calls the stock function in the same frame, which repeats what the dry run
+** did: values, errors and the names in them stay the library's own, and the
+** stretch no interrupt reaches is at most the time just spent interruptibly.
+** A call whose worst case is small (SMALL_WORK) goes straight to the stock
+** function. The dry run only has to cost what the stock search costs: where
+** it is unsure (a malformed pattern, too deep, too many captures) it stops
+** and lets the stock function say so.
+*/
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+#include "compat.h"
+#include "patterns.h"
+#include "world.h"
+
+#define CHECK_STEPS 4096          /* steps between two looks for an interrupt */
+#define SMALL_WORK (1.0 * (1 << 22)) /* worst-case steps run without a dry run: ~10 ms */
+#define DEPTH_MAX 200             /* MAXCCALLS of 5.2+, LuaJIT's LJ_MAX_XLEVEL */
+#define CAPTURES_MAX 32           /* LUA_MAXCAPTURES */
+#define SPECIALS "^$*+?.([%-"
+#define CAP_UNFINISHED (-1)
+#define CAP_POSITION (-2)
+
+/* Where the matcher stops reading pattern p of length lp: 5.1 and LuaJIT
+** read up to the first zero byte. */
+static const char *pattern_end(const char *p, size_t lp) {
+#if LUA_VERSION_NUM == 501
+  (void)lp;
+  return p + strlen(p);
+#else
+  return p + lp;
+#endif
+}
+
+typedef struct {
+  const char *src_init, *src_end, *p_end;
+  lua_State *L;
+  mt_world *w;
+  long left; /* steps before the next look for an interrupt */
+  int depth, level;
+  int bad; /* something the stock function raises an error for */
+  struct {
+    const char *init;
+    ptrdiff_t len;
+  } capture[CAPTURES_MAX];
+} dry_state;
+
+/* Counts n steps; every CHECK_STEPS, raises a pending interrupt or
+** cancellation, as the hook would (nothing of the dry run needs undoing). */
+static void steps(dry_state *ms, long n) {
+  if ((ms->left -= n) <= 0) {
+    ms->left = CHECK_STEPS;
+    if (ms->w != NULL) hook_check(ms->w, ms->L);
+  }
+}
+
+static void step(dry_state *ms) {
+  steps(ms, 1);
+}
+
+static const char *dry_match(dry_state *ms, const char *s, const char *p);
+
+static const char *class_end(dry_state *ms, const char *p) {
+  switch (*p++) {
+    case '%':
+      if (p >= ms->p_end) return NULL;
+      return p + 1;
+    case '[':
+      if (*p == '^') p++;
+      do {
+        if (p >= ms->p_end) return NULL;
+        if (*(p++) == '%' && p < ms->p_end) p++;
+      } while (*p != ']');
+      return p + 1;
+    default: return p;
+  }
+}
+
+static int match_class(int c, int cl) {
+  int res;
+  switch (tolower(cl)) {
+    case 'a': res = isalpha(c); break;
+    case 'c': res = iscntrl(c); break;
+    case 'd': res = isdigit(c); break;
+    case 'g': res = isgraph(c); break;
+    case 'l': res = islower(c); break;
+    case 'p': res = ispunct(c); break;
+    case 's': res = isspace(c); break;
+    case 'u': res = isupper(c); break;
+    case 'w': res = isalnum(c); break;
+    case 'x': res = isxdigit(c); break;
+    case 'z': res = (c == 0); break;
+    default: return cl == c;
+  }
+  return islower(cl) ? res : !res;
+}
+
+static int match_bracket(int c, const char *p, const char *ec) {
+  int sig = 1;
+  if (*(p + 1) == '^') {
+    sig = 0;
+    p++;
+  }
+  while (++p < ec) {
+    if (*p == '%') {
+      p++;
+      if (match_class(c, (unsigned char)*p)) return sig;
+    } else if (*(p + 1) == '-' && p + 2 < ec) {
+      p += 2;
+      if ((unsigned char)*(p - 2) <= c && c <= (unsigned char)*p) return sig;
+    } else if ((unsigned char)*p == c) return sig;
+  }
+  return !sig;
+}
+
+static int single_match(dry_state *ms, const char *s, const char *p, const char *ep) {
+  step(ms);
+  if (s >= ms->src_end) return 0;
+  int c = (unsigned char)*s;
+  switch (*p) {
+    case '.': return 1;
+    case '%': return match_class(c, (unsigned char)*(p + 1));
+    case '[': return match_bracket(c, p, ep - 1);
+    default: return (unsigned char)*p == c;
+  }
+}
+
+static const char *match_balance(dry_state *ms, const char *s, const char *p) {
+  if (p >= ms->p_end - 1) {
+    ms->bad = 1;
+    return NULL;
+  }
+  if (s >= ms->src_end || *s != *p) return NULL;
+  int b = *p, e = *(p + 1), cont = 1;
+  while (++s < ms->src_end) {
+    step(ms);
+    if (*s == e) {
+      if (--cont == 0) return s + 1;
+    } else if (*s == b) cont++;
+  }
+  return NULL;
+}
+
+static const char *max_expand(dry_state *ms, const char *s, const char *p, const char *ep) {
+  ptrdiff_t i = 0;
+  while (single_match(ms, s + i, p, ep)) i++;
+  for (; i >= 0 && !ms->bad; i--) {
+    const char *res = dry_match(ms, s + i, ep + 1);
+    if (res) return res;
+  }
+  return NULL;
+}
+
+static const char *min_expand(dry_state *ms, const char *s, const char *p, const char *ep) {
+  for (;;) {
+    const char *res = dry_match(ms, s, ep + 1);
+    if (res != NULL || ms->bad) return res;
+    if (!single_match(ms, s, p, ep)) return NULL;
+    s++;
+  }
+}
+
+static const char *start_capture(dry_state *ms, const char *s, const char *p, int what) {
+  if (ms->level >= CAPTURES_MAX) {
+    ms->bad = 1;
+    return NULL;
+  }
+  ms->capture[ms->level].init = s;
+  ms->capture[ms->level].len = what;
+  ms->level++;
+  const char *res = dry_match(ms, s, p);
+  if (res == NULL) ms->level--;
+  return res;
+}
+
+static const char *end_capture(dry_state *ms, const char *s, const char *p) {
+  int l = ms->level - 1;
+  while (l >= 0 && ms->capture[l].len != CAP_UNFINISHED) l--;
+  if (l < 0) {
+    ms->bad = 1;
+    return NULL;
+  }
+  ms->capture[l].len = s - ms->capture[l].init;
+  const char *res = dry_match(ms, s, p);
+  if (res == NULL) ms->capture[l].len = CAP_UNFINISHED;
+  return res;
+}
+
+static const char *match_capture(dry_state *ms, const char *s, int l) {
+  l -= '1';
+  if (l < 0 || l >= ms->level || ms->capture[l].len == CAP_UNFINISHED) {
+    ms->bad = 1;
+    return NULL;
+  }
+  size_t len = (size_t)ms->capture[l].len;
+  steps(ms, 1 + (long)(len / 64));
+  if ((size_t)(ms->src_end - s) >= len && memcmp(ms->capture[l].init, s, len) == 0) return s + len;
+  return NULL;
+}
+
+/* lstrlib's match, counting its steps; NULL with ms->bad set where the
+** stock matcher raises an error. */
+static const char *dry_match(dry_state *ms, const char *s, const char *p) {
+  if (ms->depth++ >= DEPTH_MAX) {
+    ms->bad = 1;
+    return NULL;
+  }
+  step(ms);
+init:
+  if (ms->bad || s == NULL || p == ms->p_end) goto done;
+  switch (*p) {
+    case '(':
+      s = *(p + 1) == ')' ? start_capture(ms, s, p + 2, CAP_POSITION) : start_capture(ms, s, p + 1, CAP_UNFINISHED);
+      goto done;
+    case ')': s = end_capture(ms, s, p + 1); goto done;
+    case '$':
+      if (p + 1 != ms->p_end) break;
+      s = s == ms->src_end ? s : NULL;
+      goto done;
+    case '%':
+      if (p + 1 >= ms->p_end) break; /* class_end reports it */
+      switch (*(p + 1)) {
+        case 'b':
+          s = match_balance(ms, s, p + 2);
+          p += 4;
+          goto init;
+        case 'f': {
+          p += 2;
+          const char *ep = *p == '[' ? class_end(ms, p) : NULL;
+          if (ep == NULL) {
+            ms->bad = 1;
+            goto done;
+          }
+          char previous = s == ms->src_init ? '\0' : *(s - 1);
+          char current = s < ms->src_end ? *s : '\0';
+          if (!match_bracket((unsigned char)previous, p, ep - 1) && match_bracket((unsigned char)current, p, ep - 1)) {
+            p = ep;
+            goto init;
+          }
+          s = NULL;
+          goto done;
+        }
+        case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+          s = match_capture(ms, s, (unsigned char)*(p + 1));
+          p += 2;
+          goto init;
+        default: break;
+      }
+      break;
+    default: break;
+  }
+  { /* a single-character class and its optional suffix */
+    const char *ep = class_end(ms, p);
+    if (ep == NULL) {
+      ms->bad = 1;
+      goto done;
+    }
+    if (!single_match(ms, s, p, ep)) {
+      if (ep < ms->p_end && (*ep == '*' || *ep == '?' || *ep == '-')) {
+        p = ep + 1;
+        goto init;
+      }
+      s = NULL;
+      goto done;
+    }
+    switch (ep < ms->p_end ? *ep : '\0') {
+      case '?': {
+        const char *res = dry_match(ms, s + 1, ep + 1);
+        if (res != NULL || ms->bad) {
+          s = res;
+          goto done;
+        }
+        p = ep + 1;
+        goto init;
+      }
+      case '+': s = max_expand(ms, s + 1, p, ep); goto done;
+      case '*': s = max_expand(ms, s, p, ep); goto done;
+      case '-': s = min_expand(ms, s, p, ep); goto done;
+      default:
+        s++;
+        p = ep;
+        goto init;
+    }
+  }
+done:
+  ms->depth--;
+  return ms->bad ? NULL : s;
+}
+
+/* --- the searches the stock functions make -------------------------------- */
+
+typedef struct {
+  const char *s, *p;
+  size_t ls, lp;
+} subject;
+
+static int read_subject(lua_State *L, subject *sub) {
+  if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) return 0;
+  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER) return 0;
+  sub->s = lua_tolstring(L, 1, &sub->ls); /* converts in place, as luaL_checklstring */
+  sub->p = lua_tolstring(L, 2, &sub->lp);
+  return 1;
+}
+
+/* Where a search starts (0-based), as the stock function computes it; -1
+** when it finds nothing at all; -2 when the argument is not one the dry run
+** reads (the stock function checks it). */
+static ptrdiff_t start_of(lua_State *L, int arg, size_t len) {
+  if (lua_isnoneornil(L, arg)) return 0;
+  if (lua_type(L, arg) != LUA_TNUMBER) return -2;
+  lua_Number n = lua_tonumber(L, arg);
+  if (!(n > -9e15 && n < 9e15)) return -2;
+  double pos = floor(n);
+#if LUA_VERSION_NUM >= 503
+  if (pos != n) return -2; /* "number has no integer representation" */
+#endif
+#if LUA_VERSION_NUM == 501
+  /* posrelat, then clipped to the subject (LuaJIT: the same, from its own arithmetic) */
+  if (pos < 0) pos += (double)len + 1;
+  if (pos < 1) pos = 1;
+  if (pos > (double)len + 1) pos = (double)len + 1;
+  return (ptrdiff_t)pos - 1;
+#else
+  if (pos < 0) pos = pos < -(double)len ? 1 : (double)len + pos + 1;
+  if (pos == 0) pos = 1;
+  if (pos > (double)len + 1) return -1;
+  return (ptrdiff_t)pos - 1;
+#endif
+}
+
+/* The most steps a search over n characters with pattern p could take:
+** every start, every length for each quantified item, a scan of the rest
+** for each %b and back reference. Counts generously (more dry runs, never
+** fewer), and stops counting past SMALL_WORK. */
+static double worst_case(size_t n, const char *p, size_t lp) {
+  double work = ((double)lp + 1) * ((double)n + 1);
+  for (size_t i = 0; i < lp && work <= SMALL_WORK; i++) {
+    switch (p[i]) {
+      case '?': case '*': case '+': case '-': work *= (double)n + 1; break;
+      case '%':
+        if (i + 1 < lp && (p[i + 1] == 'b' || (p[i + 1] >= '0' && p[i + 1] <= '9'))) work *= (double)n + 1;
+        i++;
+        break;
+      default: break;
+    }
+  }
+  return work;
+}
+
+static int plain_search(lua_State *L, const subject *sub) {
+  if (lua_toboolean(L, 4)) return 1;
+#if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
+  return strpbrk(sub->p, SPECIALS) == NULL;
+#else
+  for (size_t i = 0; i < sub->lp; i++) {
+    if (sub->p[i] != '\0' && strchr(SPECIALS, sub->p[i]) != NULL) return 0;
+  }
+  return 1;
+#endif
+}
+
+static void dry_init(dry_state *ms, lua_State *L, const subject *sub, const char *p) {
+  ms->L = L;
+  ms->w = world_of(L);
+  ms->left = CHECK_STEPS;
+  ms->bad = 0;
+  ms->src_init = sub->s;
+  ms->src_end = sub->s + sub->ls;
+  ms->p_end = pattern_end(p, sub->lp - (size_t)(p - sub->p));
+}
+
+static const char *dry_attempt(dry_state *ms, const char *s, const char *p) {
+  ms->level = 0;
+  ms->depth = 0;
+  return dry_match(ms, s, p);
+}
+
+/* find and match: the stock search, first start to last. */
+static void dry_find(lua_State *L, const subject *sub, size_t init, int find) {
+  dry_state ms;
+  dry_init(&ms, L, sub, sub->p);
+  if (find && plain_search(L, sub)) { /* lmemfind: memchr for the first byte, memcmp for the rest */
+    if (sub->lp == 0 || sub->lp > sub->ls - init) return;
+    const char *at = sub->s + init, *last = sub->s + sub->ls - sub->lp;
+    while (at <= last && (at = memchr(at, sub->p[0], (size_t)(last - at) + 1)) != NULL) {
+      steps(&ms, 1 + (long)(sub->lp / 64));
+      if (memcmp(at + 1, sub->p + 1, sub->lp - 1) == 0) return;
+      at++;
+    }
+    return;
+  }
+  const char *p = sub->p;
+  int anchor = *p == '^';
+  if (anchor) {
+    p++;
+    ms.p_end = pattern_end(p, sub->lp - 1);
+  }
+  const char *s1 = sub->s + init;
+  do {
+    if (dry_attempt(&ms, s1, p) != NULL || ms.bad) return;
+  } while (s1++ < ms.src_end && !anchor);
+}
+
+/* gsub: the stock loop, replacements left out (they do not move it). */
+static void dry_gsub(lua_State *L, const subject *sub, double max_s) {
+  dry_state ms;
+  dry_init(&ms, L, sub, sub->p);
+  const char *p = sub->p, *src = sub->s;
+  int anchor = *p == '^';
+  if (anchor) {
+    p++;
+    ms.p_end = pattern_end(p, sub->lp - 1);
+  }
+  const char *lastmatch = NULL;
+  for (double n = 0; n < max_s;) {
+    const char *e = dry_attempt(&ms, src, p);
+    if (ms.bad) return;
+#if LUA_VERSION_NUM >= 503
+    if (e != NULL && e != lastmatch) {
+      n++;
+      src = lastmatch = e;
+    }
+#else
+    (void)lastmatch;
+    if (e != NULL) n++;
+    if (e != NULL && e > src) src = e;
+#endif
+    else if (src < ms.src_end) src++;
+    else break;
+    if (anchor) break;
+  }
+}
+
+/* --- the wrappers --------------------------------------------------------- */
+
+/* The stock function (upvalue 1) in this frame: lstrlib's and LuaJIT's use
+** no upvalues, and errors name the function as they would. */
+static int stock(lua_State *L) {
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+static int too_deep_51(lua_State *L, const subject *sub, int find) {
+  (void)find;
+#if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
+  if (!(find && lua_toboolean(L, 4)) && pattern_too_deep(sub->p)) return 1;
+#else
+  (void)L;
+  (void)sub;
+#endif
+  return 0;
+}
+
+static int find_or_match(lua_State *L, int find) {
+  subject sub;
+  if (read_subject(L, &sub)) {
+    if (too_deep_51(L, &sub, find)) return luaL_error(L, "pattern too complex");
+    ptrdiff_t init = start_of(L, 3, sub.ls);
+    int plain = find && plain_search(L, &sub);
+    double work = plain ? ((double)sub.ls + 1) * ((double)sub.lp + 1) : worst_case(sub.ls, sub.p, sub.lp);
+    if (init >= 0 && work > SMALL_WORK) dry_find(L, &sub, (size_t)init, find);
+  }
+  return stock(L);
+}
+
+static int p_find(lua_State *L) {
+  return find_or_match(L, 1);
+}
+
+static int p_match(lua_State *L) {
+  return find_or_match(L, 0);
+}
+
+static int p_gsub(lua_State *L) {
+  subject sub;
+  if (read_subject(L, &sub)) {
+    if (too_deep_51(L, &sub, 0)) return luaL_error(L, "pattern too complex");
+    double max_s = (double)sub.ls + 1;
+    if (lua_type(L, 4) == LUA_TNUMBER) max_s = lua_tonumber(L, 4);
+    else if (!lua_isnoneornil(L, 4)) return stock(L);
+    if (worst_case(sub.ls, sub.p, sub.lp) > SMALL_WORK) dry_gsub(L, &sub, max_s);
+  }
+  return stock(L);
+}
+
+/* Where a gmatch stands: its subject and pattern (kept alive by the stock
+** iterator's upvalues, in every version), where the next search starts and
+** where the last match ended (-1: none), as offsets; and the stock
+** iterator's function. */
+typedef struct {
+  subject sub;
+  ptrdiff_t src, last;
+  lua_CFunction stock_next;
+} gmatch_state;
+
+#define GMATCH_UPVALUES 3 /* the stock iterator's: subject, pattern, its state */
+
+/* gmatch's iterator: the stock iterator's upvalues, then the gmatch_state.
+** The stock function runs in this frame, on these upvalues, so that its
+** errors say where the loop is, as they would. */
+static int gmatch_next(lua_State *L) {
+  gmatch_state *gm = lua_touserdata(L, lua_upvalueindex(GMATCH_UPVALUES + 1));
+  const subject *sub = &gm->sub;
+  dry_state ms;
+  dry_init(&ms, L, sub, sub->p);
+  for (ptrdiff_t src = gm->src; src <= (ptrdiff_t)sub->ls; src++) {
+    const char *e = dry_attempt(&ms, sub->s + src, sub->p);
+    if (ms.bad) break;
+#if LUA_VERSION_NUM >= 503
+    if (e != NULL && e - sub->s != gm->last) {
+      gm->src = gm->last = e - sub->s;
+      break;
+    }
+#else
+    if (e != NULL) {
+      gm->src = e - sub->s + (e == sub->s + src); /* an empty match moves on by one */
+      break;
+    }
+#endif
+  }
+  return gm->stock_next(L);
+}
+
+static int p_gmatch(lua_State *L) {
+  subject sub;
+  int dry = 0;
+  ptrdiff_t init = 0;
+  if (read_subject(L, &sub)) {
+    if (too_deep_51(L, &sub, 0)) return luaL_error(L, "pattern too complex");
+#if LUA_VERSION_NUM >= 504
+    init = start_of(L, 3, sub.ls);
+    if (init == -1) init = (ptrdiff_t)sub.ls + 1;
+#endif
+    dry = init >= 0 && worst_case(sub.ls, sub.p, sub.lp) > SMALL_WORK;
+  }
+  int n = stock(L); /* leaves its iterator alone on the stack */
+  int iter = lua_gettop(L);
+  lua_CFunction stock_next = lua_tocfunction(L, iter);
+  if (!dry || n != 1 || stock_next == NULL) return n;
+  for (int i = 1; i <= GMATCH_UPVALUES; i++) {
+    if (lua_getupvalue(L, iter, i) == NULL) return n; /* not the iterator known here */
+  }
+  if (lua_getupvalue(L, iter, GMATCH_UPVALUES + 1) != NULL) {
+    lua_settop(L, iter);
+    return n;
+  }
+  gmatch_state *gm = lua_newuserdata(L, sizeof *gm);
+  gm->sub = sub;
+  gm->src = init;
+  gm->last = -1;
+  gm->stock_next = stock_next;
+  lua_pushcclosure(L, gmatch_next, GMATCH_UPVALUES + 1);
+  return 1;
+}
+
+void patterns_install(lua_State *L) {
+  static const luaL_Reg wrappers[] = {
+      {"find", p_find}, {"match", p_match}, {"gmatch", p_gmatch}, {"gsub", p_gsub}, {NULL, NULL}};
+  lua_getglobal(L, "string");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  for (const luaL_Reg *r = wrappers; r->name != NULL; r++) {
+    lua_getfield(L, -1, r->name);
+    if (lua_tocfunction(L, -1) == NULL) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushcclosure(L, r->func, 1);
+    lua_setfield(L, -2, r->name);
+  }
+  lua_pop(L, 1);
+}
