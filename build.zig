@@ -75,6 +75,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/allowlist.c",
     "csrc/lua/patterns.c",
     "csrc/lua/recursion.c",
+    "csrc/lua/sort.c",
     "csrc/lua/rehook.c",
     "csrc/lua/hostlib.c",
     "csrc/lua/host.c",

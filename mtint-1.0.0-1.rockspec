@@ -65,6 +65,7 @@ build = {
         "csrc/lua/pool.c",
         "csrc/lua/patterns.c",
         "csrc/lua/recursion.c",
+        "csrc/lua/sort.c",
         "csrc/lua/rehook.c",
         "csrc/lua/runner.c",
         "csrc/lua/sandbox.c",

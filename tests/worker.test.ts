@@ -21,7 +21,9 @@ function isInterrupted(err: unknown): boolean {
 async function started(lua: LuaWorker, chunk: string, options = {}): Promise<{ result: Promise<unknown[]> }> {
   const messages = lua.messages();
   const result = lua.run(`local function running() require("host").post("running") end ${chunk}`, options);
-  assert.equal((await messages.next()).value, "running");
+  // A call that ends before it says so (a deadline on a loaded machine) fails here instead of hanging.
+  const ended = result.then((v) => `returned ${v}`, (e) => `failed: ${e}`);
+  assert.equal(await Promise.race([messages.next().then((m) => m.value), ended]), "running");
   return { result };
 }
 
@@ -173,7 +175,7 @@ eachVersion("an interrupted call's error is its own and says where the script wa
   assert.ok(isInterrupted(err) && (err as MtintError).cause === "enough", String(err));
   assert.match((err as MtintError).traceback ?? "", /stack traceback:/);
   // Interrupted, caught, then timed out by the watchdog: the timeout's cause.
-  const timed = (await started(w, `pcall(function() ${SPIN_STARTED} end) while true do end`, { timeout: 100 })).result;
+  const timed = (await started(w, `pcall(function() ${SPIN_STARTED} end) while true do end`, { timeout: 1000 })).result;
   interrupt(w.id);
   const late = await rejection(timed);
   assert.ok(isInterrupted(late) && (late as MtintError).cause === "timeout", String(late));

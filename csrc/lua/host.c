@@ -14,6 +14,7 @@
 #include "patterns.h"
 #include "recursion.h"
 #include "rehook.h"
+#include "sort.h"
 
 typedef struct {
   mt_world *w;
@@ -40,6 +41,7 @@ static int open_protected(lua_State *L) {
   mt_setregistry(L, &outer_error_key);
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
   patterns_install(L);
+  sort_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);

@@ -56,6 +56,16 @@ export const cases: HostileCase[] = [{
     await expectUsable(w);
   },
 }, {
+  name: "table.sort of a large array without a comparator is stopped while it sorts",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    // 10^7 numbers: seconds of comparisons inside one C function in stock Lua.
+    await w.run("T = {} local x = 7 for i = 1, 1e7 do x = (x * 1103515245 + 12345) % 2147483648 T[i] = x end");
+    await expectCancelled(w, "table.sort(T)", 50);
+    await expectUsable(w);
+    assert.deepEqual(await w.run("local t = {3, 1, 2} table.sort(t) return t[1], t[2], t[3]"), [1, 2, 3]);
+  },
+}, {
   name: "malformed patterns and formats are Lua errors, not crashes",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
