@@ -313,17 +313,48 @@ static int read_subject(lua_State *L, subject *sub) {
   return 1;
 }
 
-/* Where a search starts (0-based), as the stock function computes it; -1
-** when it finds nothing at all; -2 when the argument is not one the dry run
-** reads (the stock function checks it). */
-static ptrdiff_t start_of(lua_State *L, int arg, size_t len) {
-  if (lua_isnoneornil(L, arg)) return 0;
-  if (lua_type(L, arg) != LUA_TNUMBER) return -2;
+#if LUA_VERSION_NUM < 503
+/* The integer 5.1, 5.2 and LuaJIT read from n: a C cast to `bits` bits,
+** which gives the most negative integer for NaN and values out of range on
+** x86-64, and saturates on arm64 (NaN: 0). As a double. */
+static double cast_integer(lua_Number n, int bits) {
+  double limit = bits == 32 ? 2147483648.0 : 9223372036854775808.0;
+  if (n > -limit && n < limit) return trunc(n);
+#if defined(__aarch64__)
+  if (n != n) return 0;
+  return n > 0 ? limit - 1 : -limit;
+#else
+  return -limit;
+#endif
+}
+#endif
+
+/* The integer the stock function reads from argument arg (default def) into
+** *out; 0 where it raises an error for it before it searches (not a number,
+** or 5.3+ "number has no integer representation"). */
+static int stock_integer(lua_State *L, int arg, double def, double *out) {
+  if (lua_isnoneornil(L, arg)) {
+    *out = def;
+    return 1;
+  }
+  if (!lua_isnumber(L, arg)) return 0; /* strings that read as numbers count, as in luaL_checkinteger */
   lua_Number n = lua_tonumber(L, arg);
-  if (!(n > -9e15 && n < 9e15)) return -2;
-  double pos = floor(n);
 #if LUA_VERSION_NUM >= 503
-  if (pos != n) return -2; /* "number has no integer representation" */
+  if (!(n >= -9223372036854775808.0 && n < 9223372036854775808.0) || floor(n) != n) return 0;
+  *out = n;
+#else
+  *out = cast_integer(n, 64); /* lua_Integer: ptrdiff_t */
+#endif
+  return 1;
+}
+
+/* Where a search starts (0-based), as the stock function computes it; -1
+** when it finds nothing at all; -2 when it raises an error first. */
+static ptrdiff_t start_of(lua_State *L, int arg, size_t len) {
+  double pos;
+  if (!stock_integer(L, arg, 1, &pos)) return -2;
+#ifdef MTINT_LUAJIT
+  pos = cast_integer(pos, 32); /* lj_lib_optint: an int32_t */
 #endif
 #if LUA_VERSION_NUM == 501
   /* posrelat, then clipped to the subject (LuaJIT: the same, from its own arithmetic) */
@@ -485,9 +516,13 @@ static int p_gsub(lua_State *L) {
   subject sub;
   if (read_subject(L, &sub)) {
     if (too_deep_51(L, &sub, 0)) return luaL_error(L, "pattern too complex");
-    double max_s = (double)sub.ls + 1;
-    if (lua_type(L, 4) == LUA_TNUMBER) max_s = lua_tonumber(L, 4);
-    else if (!lua_isnoneornil(L, 4)) return stock(L);
+    double max_s;
+    if (!stock_integer(L, 4, (double)sub.ls + 1, &max_s)) return stock(L);
+#if LUA_VERSION_NUM == 501
+    max_s = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)max_s; /* luaL_optint: an int */
+#elif LUA_VERSION_NUM == 502
+    if (max_s < 0) max_s = (double)sub.ls + 1; /* a size_t there: no limit */
+#endif
     if (worst_case(sub.ls, sub.p, sub.lp) > SMALL_WORK) dry_gsub(L, &sub, max_s);
   }
   return stock(L);

@@ -54,7 +54,7 @@ local function captures(...)
 end
 
 local lookup = setmetatable({}, { __index = function(_, k) return #tostring(k) % 2 == 0 and "T" or nil end })
-local inits = { nil, 1, 3, -5, 0, 200, -200 }
+local inits = { nil, 1, 3, -5, 0, 200, -200, "2", " -3 ", 0 / 0, 1e300, -1e300, 2 ^ 31 + 5, 2 ^ 32 + 3, 2 ^ 63 }
 
 for case = 1, 700 do
   local s, p = subject(rand(4) == 1 and rand(8) or rand(60)), pattern()
@@ -66,7 +66,8 @@ for case = 1, 700 do
   show(tag .. " gmatch", each_match, s, p, init)
   show(tag .. " gsub string", string.gsub, s, p, "<%0%1>")
   show(tag .. " gsub %%", string.gsub, s, p, "%%x%")
-  show(tag .. " gsub function", string.gsub, s, p, captures, rand(4) == 1 and 2 or nil)
+  local counts = { nil, 2, "1", -1, 0, 0 / 0, 1e300, 2 ^ 32 + 1, 2 ^ 31 }
+  show(tag .. " gsub function", string.gsub, s, p, captures, counts[rand(#counts)])
   show(tag .. " gsub table", string.gsub, s, p, lookup)
 end
 

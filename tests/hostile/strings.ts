@@ -49,6 +49,19 @@ export const cases: HostileCase[] = [{
         `pcall(string.find, ${backtrack}) while true do end`,
       ]
     ) await expectCancelled(w, chunk, chunk.includes("4e7") ? 300 : 20); // building 40 MB first
+    // Odd arguments, which each version converts its own way (a string, NaN,
+    // out of range): the search is cut short or never starts; it never runs on.
+    for (
+      const chunk of [
+        ...["'1'", "0/0", "-1e300", "1e300", "2^31 + 5", "2^63"].map((init) => `string.find(${backtrack}, ${init})`),
+        ...["'9'", "-1", "0/0", "1e300", "2^32 + 1"].map((n) => `string.gsub(${backtrack}, 'x', ${n})`),
+      ]
+    ) {
+      const started = performance.now();
+      await w.run(chunk, { timeout: 20 }).catch(() => {});
+      const ms = performance.now() - started;
+      assert.ok(ms < 20 + DEADLINE_SLACK_MS, `${chunk}: ended after ${ms.toFixed(0)} ms (timeout 20)`);
+    }
     const running = w.run(`return (string.find(${backtrack}))`);
     await new Promise((r) => setTimeout(r, 30));
     interrupt(w.id);
