@@ -116,10 +116,11 @@ export function meets(value: number, target: Target): boolean {
 }
 
 /** The CPU-bound programs of bench/programs/. */
-export const PROGRAMS = ["loop", "fib", "strings", "tables"] as const;
+export const PROGRAMS = ["loop", "fib", "strings", "tables", "patterns"] as const;
 export const PROGRAM_TEXT: Record<string, string> = {
   loop: "numeric loop",
   fib: "recursive fib",
   strings: "string building",
   tables: "table churn",
+  patterns: "patterns and sort",
 };

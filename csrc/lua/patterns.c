@@ -24,7 +24,7 @@
 #include "world.h"
 
 #define CHECK_STEPS 4096          /* steps between two looks for an interrupt */
-#define SMALL_WORK (1.0 * (1 << 22)) /* worst-case steps run without a dry run: ~10 ms */
+#define SMALL_WORK (1.0 * (1 << 24)) /* worst-case steps run without a dry run: tens of ms */
 #define DEPTH_MAX 200             /* MAXCCALLS of 5.2+, LuaJIT's LJ_MAX_XLEVEL */
 #define CAPTURES_MAX 32           /* LUA_MAXCAPTURES */
 #define SPECIALS "^$*+?.([%-"
@@ -123,16 +123,19 @@ static int match_bracket(int c, const char *p, const char *ec) {
   return !sig;
 }
 
-static int single_match(dry_state *ms, const char *s, const char *p, const char *ep) {
-  step(ms);
-  if (s >= ms->src_end) return 0;
-  int c = (unsigned char)*s;
+/* Whether c is in the single-character class [p, ep). */
+static int class_matches(int c, const char *p, const char *ep) {
   switch (*p) {
     case '.': return 1;
     case '%': return match_class(c, (unsigned char)*(p + 1));
     case '[': return match_bracket(c, p, ep - 1);
     default: return (unsigned char)*p == c;
   }
+}
+
+static int single_match(dry_state *ms, const char *s, const char *p, const char *ep) {
+  step(ms);
+  return s < ms->src_end && class_matches((unsigned char)*s, p, ep);
 }
 
 static const char *match_balance(dry_state *ms, const char *s, const char *p) {
@@ -370,23 +373,53 @@ static ptrdiff_t start_of(lua_State *L, int arg, size_t len) {
 #endif
 }
 
-/* The most steps a search over n characters with pattern p could take:
-** every start, every length for each quantified item, a scan of the rest
-** for each %b and back reference. Counts generously (more dry runs, never
-** fewer), and stops counting past SMALL_WORK. */
-static double worst_case(size_t n, const char *p, size_t lp) {
-  double work = ((double)lp + 1) * ((double)n + 1);
-  for (size_t i = 0; i < lp && work <= SMALL_WORK; i++) {
-    switch (p[i]) {
-      case '?': case '*': case '+': case '-': work *= (double)n + 1; break;
-      case '%':
-        if (i + 1 < lp && (p[i + 1] == 'b' || (p[i + 1] >= '0' && p[i + 1] <= '9'))) work *= (double)n + 1;
-        i++;
-        break;
-      default: break;
-    }
+/* The longest run of subject characters in the single-character class
+** [p, ep): the most lengths a quantifier on it can try from one place. */
+static double longest_run(const subject *sub, const char *p, const char *ep) {
+  size_t best = 0, run = 0;
+  for (size_t i = 0; i < sub->ls; i++) {
+    run = class_matches((unsigned char)sub->s[i], p, ep) ? run + 1 : 0;
+    if (run > best) best = run;
   }
-  return work;
+  return (double)best;
+}
+
+/* The most steps a search of the whole subject could take: from every
+** start, every length each quantified item can take there (its class's
+** longest run in the subject), a scan of the rest for each %b and back
+** reference, and a step per item. Generous (more dry runs, never fewer);
+** stops counting past SMALL_WORK, so its scans of the subject stay within
+** about SMALL_WORK class tests. */
+static double worst_case(const subject *sub) {
+  dry_state ms; /* class_end reads p_end only */
+  ms.p_end = pattern_end(sub->p, sub->lp);
+  const char *p = sub->p;
+  double starts = (double)sub->ls + 1, paths = 1, items = 1;
+  while (p < ms.p_end && starts * paths * items <= SMALL_WORK) {
+    items++;
+    if (*p == '(' || *p == ')') {
+      p++;
+      continue;
+    }
+    if (*p == '%' && p + 1 < ms.p_end && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) {
+      if (p[1] == 'f') {
+        p = p + 2 < ms.p_end && p[2] == '[' ? class_end(&ms, p + 2) : NULL;
+        if (p == NULL) return INFINITY; /* malformed: the dry run finds where */
+        continue;
+      }
+      paths *= starts;
+      p += p[1] == 'b' ? 4 : 2;
+      continue;
+    }
+    const char *ep = class_end(&ms, p);
+    if (ep == NULL) return INFINITY;
+    if (ep < ms.p_end && *ep != '\0' && strchr("?*+-", *ep) != NULL) {
+      paths *= longest_run(sub, p, ep) + 1;
+      ep++;
+    }
+    p = ep;
+  }
+  return starts * paths * items;
 }
 
 static int plain_search(lua_State *L, const subject *sub) {
@@ -498,7 +531,7 @@ static int find_or_match(lua_State *L, int find) {
     if (too_deep_51(L, &sub, find)) return luaL_error(L, "pattern too complex");
     ptrdiff_t init = start_of(L, 3, sub.ls);
     int plain = find && plain_search(L, &sub);
-    double work = plain ? ((double)sub.ls + 1) * ((double)sub.lp + 1) : worst_case(sub.ls, sub.p, sub.lp);
+    double work = plain ? ((double)sub.ls + 1) * ((double)sub.lp + 1) : worst_case(&sub);
     if (init >= 0 && work > SMALL_WORK) dry_find(L, &sub, (size_t)init, find);
   }
   return stock(L);
@@ -523,7 +556,7 @@ static int p_gsub(lua_State *L) {
 #elif LUA_VERSION_NUM == 502
     if (max_s < 0) max_s = (double)sub.ls + 1; /* a size_t there: no limit */
 #endif
-    if (worst_case(sub.ls, sub.p, sub.lp) > SMALL_WORK) dry_gsub(L, &sub, max_s);
+    if (worst_case(&sub) > SMALL_WORK) dry_gsub(L, &sub, max_s);
   }
   return stock(L);
 }
@@ -576,7 +609,7 @@ static int p_gmatch(lua_State *L) {
     init = start_of(L, 3, sub.ls);
     if (init == -1) init = (ptrdiff_t)sub.ls + 1;
 #endif
-    dry = init >= 0 && worst_case(sub.ls, sub.p, sub.lp) > SMALL_WORK;
+    dry = init >= 0 && worst_case(&sub) > SMALL_WORK;
   }
   int n = stock(L); /* leaves its iterator alone on the stack */
   int iter = lua_gettop(L);

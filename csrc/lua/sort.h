@@ -1,7 +1,8 @@
 /*
 ** table.sort without a comparator, which sorts inside one C function, made
-** reachable by interrupts on large arrays by lending it a comparator that
-** compares as it would (sort.c).
+** reachable by interrupts on large arrays: the same algorithm written again
+** (5.1, 5.2, LuaJIT), or a comparator lent to the stock sort that compares
+** as it would (5.3, 5.4); sort.c.
 */
 #ifndef MTINT_SORT_H
 #define MTINT_SORT_H

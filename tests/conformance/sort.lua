@@ -22,7 +22,7 @@ local function order(t)
   return table.concat(out, " ") .. " ... " .. sum
 end
 
-for _, n in ipairs({ 10, 1000, 1025, 3000, 16385, 40000 }) do
+for _, n in ipairs({ 10, 1000, 1025, 3000, 16385, 70000 }) do
   local zeros, words, few = {}, {}, {}
   for i = 1, n do
     zeros[i] = rand(3) == 1 and -0.0 or (rand(2) == 1 and 0.0 or rand(5) - 3)
@@ -34,7 +34,16 @@ for _, n in ipairs({ 10, 1000, 1025, 3000, 16385, 40000 }) do
   show("few " .. n, function() table.sort(few) return order(few) end)
   local nan = {}
   for i = 1, n do nan[i] = rand(7) == 1 and 0 / 0 or rand(100) end
-  show("nan " .. n, function() local ok, err = pcall(table.sort, nan) return ok, err, #nan end)
+  show("nan " .. n, function() table.sort(nan) return order(nan) end)
+  -- An order that lies (no comparator: __lt) reaches the bounds checks.
+  local liar, mt = {}, { __lt = function() return true end }
+  for i = 1, n do liar[i] = setmetatable({ i = i }, mt) end
+  show("lying __lt " .. n, function()
+    local ok, err = pcall(table.sort, liar)
+    local ids = {}
+    for i = 1, math.min(n, 30) do ids[i] = liar[i].i end
+    return ok, err, table.concat(ids, " ")
+  end)
   local mixed = {}
   for i = 1, n do mixed[i] = rand(2) == 1 and "x" or 1 end
   show("mixed " .. n, table.sort, mixed)
