@@ -434,14 +434,14 @@ static int plain_search(lua_State *L, const subject *sub) {
 #endif
 }
 
-static void dry_init(dry_state *ms, lua_State *L, const subject *sub, const char *p) {
+static void dry_init(dry_state *ms, lua_State *L, const subject *sub) {
   ms->L = L;
   ms->w = world_of(L);
   ms->left = CHECK_STEPS;
   ms->bad = 0;
   ms->src_init = sub->s;
   ms->src_end = sub->s + sub->ls;
-  ms->p_end = pattern_end(p, sub->lp - (size_t)(p - sub->p));
+  ms->p_end = pattern_end(sub->p, sub->lp);
 }
 
 static const char *dry_attempt(dry_state *ms, const char *s, const char *p) {
@@ -453,7 +453,7 @@ static const char *dry_attempt(dry_state *ms, const char *s, const char *p) {
 /* find and match: the stock search, first start to last. */
 static void dry_find(lua_State *L, const subject *sub, size_t init, int find) {
   dry_state ms;
-  dry_init(&ms, L, sub, sub->p);
+  dry_init(&ms, L, sub);
   if (find && plain_search(L, sub)) { /* lmemfind: memchr for the first byte, memcmp for the rest */
     if (sub->lp == 0 || sub->lp > sub->ls - init) return;
     const char *at = sub->s + init, *last = sub->s + sub->ls - sub->lp;
@@ -479,7 +479,7 @@ static void dry_find(lua_State *L, const subject *sub, size_t init, int find) {
 /* gsub: the stock loop, replacements left out (they do not move it). */
 static void dry_gsub(lua_State *L, const subject *sub, double max_s) {
   dry_state ms;
-  dry_init(&ms, L, sub, sub->p);
+  dry_init(&ms, L, sub);
   const char *p = sub->p, *src = sub->s;
   int anchor = *p == '^';
   if (anchor) {
@@ -580,7 +580,7 @@ static int gmatch_next(lua_State *L) {
   gmatch_state *gm = lua_touserdata(L, lua_upvalueindex(GMATCH_UPVALUES + 1));
   const subject *sub = &gm->sub;
   dry_state ms;
-  dry_init(&ms, L, sub, sub->p);
+  dry_init(&ms, L, sub);
   for (ptrdiff_t src = gm->src; src <= (ptrdiff_t)sub->ls; src++) {
     const char *e = dry_attempt(&ms, sub->s + src, sub->p);
     if (ms.bad) break;
