@@ -82,6 +82,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/pool.c",
     "csrc/lua/closestack.c",
     "csrc/lua/concatguard.c",
+    "csrc/lua/countloops.c",
 };
 
 // Only in libmtint_lua.so: the run-time binding of the Lua API.

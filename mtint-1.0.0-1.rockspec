@@ -51,6 +51,7 @@ build = {
         "csrc/lua/allowlist.c",
         "csrc/lua/closestack.c",
         "csrc/lua/concatguard.c",
+        "csrc/lua/countloops.c",
         "csrc/lua/codec.c",
         "csrc/lua/traceback.c",
         "csrc/lua/coro.c",

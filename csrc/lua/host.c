@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "countloops.h"
 #include "handles.h"
 #include "host.h"
 #include "patterns.h"
@@ -42,6 +43,7 @@ static int open_protected(lua_State *L) {
   sandbox_open(L, c->flags & FLAG_FULL_LIBS);
   patterns_install(L);
   sort_install(L);
+  countloops_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);

@@ -79,6 +79,34 @@ export const cases: HostileCase[] = [{
     assert.deepEqual(await w.run("local t = {3, 1, 2} table.sort(t) return t[1], t[2], t[3]"), [1, 2, 3]);
   },
 }, {
+  name: "library loops as long as an argument says are stopped while they loop",
+  async run(lua) {
+    await using w = await LuaWorker.create({ lua });
+    // Nothing moved or copied 2^40 times: hours inside one C function in stock 5.3/5.4 (table.move) and 5.1-5.4 (rep).
+    for (
+      const chunk of [
+        "table.move({}, 1, 2^40, 2)",
+        "table.move({}, 1, 2^40, 2, {})",
+        "table.move({1, 2, 3}, 1, 2^40, 1)",
+        "string.rep('', 2^40)",
+        "string.rep('', 2^40, '')",
+        "string.rep('', '1099511627776')",
+      ]
+    ) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<string>((resolve) =>
+        timer = setTimeout(() => resolve("still running"), 20 + DEADLINE_SLACK_MS)
+      );
+      const result = await Promise.race([
+        w.run(`return (${chunk})`, { timeout: 20 }).then((v) => `returned ${v}`, (e) => `failed: ${e}`),
+        late,
+      ]).finally(() => clearTimeout(timer));
+      assert.notEqual(result, "still running", `${chunk}: still running ${20 + DEADLINE_SLACK_MS} ms after run()`);
+    }
+    assert.deepEqual(await w.run("return string.rep('', 2^40)"), [""]);
+    await expectUsable(w);
+  },
+}, {
   name: "malformed patterns and formats are Lua errors, not crashes",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });

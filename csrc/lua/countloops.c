@@ -1,0 +1,127 @@
+/*
+** Library functions that loop as many times as an argument says, whatever
+** memory they use, made to stop (see countloops.h).
+**
+** - table.move (5.3, 5.4): table.move({}, 1, 2^53, 2) moves nothing 2^53
+**   times inside one C function. Written again here (ltablib.c's tmove, the
+**   same in both), looking for an interrupt every CHECK_STEPS elements.
+** - string.rep with an empty string and separator (5.1 to 5.4) copies
+**   nothing n times: string.rep("", 2^30) took 3 to 8.5 s, 2^40 would take
+**   hours. The result is "" for any n, so past the argument checks the stock
+**   function gets n = 1. (LuaJIT returns at once.)
+** Both run in the stock function's frame, so errors name it as they would.
+*/
+#include "countloops.h"
+#include "world.h"
+
+#define CHECK_STEPS 4096
+
+#if LUA_VERSION_NUM >= 503
+
+#define TAB_R 1 /* ltablib.c's checktab: the table may be read, */
+#define TAB_W 2 /* or written */
+
+static int has_field(lua_State *L, const char *key, int n) {
+  lua_pushstring(L, key);
+  return lua_rawget(L, -n) != LUA_TNIL;
+}
+
+/* A table, or something whose metatable can stand in for one. */
+static void check_table(lua_State *L, int arg, int what) {
+  if (lua_type(L, arg) != LUA_TTABLE) {
+    int n = 1;
+    if (lua_getmetatable(L, arg) && (!(what & TAB_R) || has_field(L, "__index", ++n)) &&
+        (!(what & TAB_W) || has_field(L, "__newindex", ++n))) {
+      lua_pop(L, n);
+    } else {
+      luaL_checktype(L, arg, LUA_TTABLE);
+    }
+  }
+}
+
+static void move_one(lua_State *L, mt_world *w, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
+  if ((i & (CHECK_STEPS - 1)) == 0 && w != NULL) hook_check(w, L);
+  lua_geti(L, 1, f + i);
+  lua_seti(L, tt, t + i);
+}
+
+static int move(lua_State *L) {
+  lua_Integer f = luaL_checkinteger(L, 2);
+  lua_Integer e = luaL_checkinteger(L, 3);
+  lua_Integer t = luaL_checkinteger(L, 4);
+  int tt = !lua_isnoneornil(L, 5) ? 5 : 1;
+  check_table(L, 1, TAB_R);
+  check_table(L, tt, TAB_W);
+  if (e >= f) {
+    mt_world *w = world_of(L);
+    luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+    lua_Integer n = e - f + 1;
+    luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+    if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+      for (lua_Integer i = 0; i < n; i++) move_one(L, w, i, f, t, tt);
+    } else {
+      for (lua_Integer i = n - 1; i >= 0; i--) move_one(L, w, i, f, t, tt);
+    }
+  }
+  lua_pushvalue(L, tt);
+  return 1;
+}
+
+#endif
+
+#ifndef MTINT_LUAJIT
+
+/* Whether the stock string.rep accepts argument 2 (an integer there). */
+static int count_accepted(lua_State *L) {
+#if LUA_VERSION_NUM >= 503
+  int isnum;
+  lua_tointegerx(L, 2, &isnum);
+  return isnum;
+#else
+  return lua_isnumber(L, 2);
+#endif
+}
+
+/* Upvalue 1: the stock string.rep, which uses no upvalues. */
+static int rep(lua_State *L) {
+  size_t l;
+  int empty = lua_type(L, 1) == LUA_TSTRING && (lua_tolstring(L, 1, &l), l == 0);
+#if LUA_VERSION_NUM >= 502 /* 5.1 has no separator */
+  if (!lua_isnoneornil(L, 3)) empty = empty && lua_type(L, 3) == LUA_TSTRING && (lua_tolstring(L, 3, &l), l == 0);
+#endif
+  if (empty && count_accepted(L) && lua_tonumber(L, 2) > 1) {
+    lua_pushinteger(L, 1); /* "" whatever the count */
+    lua_replace(L, 2);
+  }
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+#endif
+
+#ifndef MTINT_LUAJIT
+/* Replaces library[name] with f, the stock C function as its upvalue 1. */
+static void wrap(lua_State *L, const char *library, const char *name, lua_CFunction f) {
+  lua_getglobal(L, library);
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, name);
+    if (lua_tocfunction(L, -1) != NULL) {
+      lua_pushcclosure(L, f, 1);
+      lua_setfield(L, -2, name);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+#endif
+
+void countloops_install(lua_State *L) {
+#ifdef MTINT_LUAJIT
+  (void)L; /* its table.move is Lua code, its string.rep of "" returns at once */
+#else
+#if LUA_VERSION_NUM >= 503
+  wrap(L, "table", "move", move);
+#endif
+  wrap(L, "string", "rep", rep);
+#endif
+}
