@@ -2,9 +2,12 @@
 ** Library functions that loop as many times as an argument says, whatever
 ** memory they use, made to stop (see countloops.h).
 **
-** - table.move (5.3, 5.4): table.move({}, 1, 2^53, 2) moves nothing 2^53
-**   times inside one C function. Written again here (ltablib.c's tmove, the
-**   same in both), looking for an interrupt every CHECK_STEPS elements.
+** - table.move, table.insert and table.remove (5.3, 5.4): table.move({}, 1,
+**   2^53, 2) moves nothing 2^53 times inside one C function, and insert and
+**   remove shift as many elements as a __len metamethod claims. Written
+**   again here (ltablib.c's tmove, tinsert and tremove; 5.3 and 5.4 differ
+**   only in their bounds checks), looking for an interrupt every
+**   CHECK_STEPS elements.
 ** - string.rep with an empty string and separator (5.1 to 5.4) copies
 **   nothing n times: string.rep("", 2^30) took 3 to 8.5 s, 2^40 would take
 **   hours. The result is "" for any n, so past the argument checks the stock
@@ -19,7 +22,8 @@
 #if LUA_VERSION_NUM >= 503
 
 #define TAB_R 1 /* ltablib.c's checktab: the table may be read, */
-#define TAB_W 2 /* or written */
+#define TAB_W 2 /* written, */
+#define TAB_L 4 /* or measured */
 
 static int has_field(lua_State *L, const char *key, int n) {
   lua_pushstring(L, key);
@@ -31,7 +35,7 @@ static void check_table(lua_State *L, int arg, int what) {
   if (lua_type(L, arg) != LUA_TTABLE) {
     int n = 1;
     if (lua_getmetatable(L, arg) && (!(what & TAB_R) || has_field(L, "__index", ++n)) &&
-        (!(what & TAB_W) || has_field(L, "__newindex", ++n))) {
+        (!(what & TAB_W) || has_field(L, "__newindex", ++n)) && (!(what & TAB_L) || has_field(L, "__len", ++n))) {
       lua_pop(L, n);
     } else {
       luaL_checktype(L, arg, LUA_TTABLE);
@@ -39,8 +43,14 @@ static void check_table(lua_State *L, int arg, int what) {
   }
 }
 
-static void move_one(lua_State *L, mt_world *w, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
+/* Every CHECK_STEPS-th step of a loop, raises a pending interrupt or
+** cancellation (between a get and its set: the stack is as the loop left it). */
+static void looked(lua_State *L, mt_world *w, lua_Integer i) {
   if ((i & (CHECK_STEPS - 1)) == 0 && w != NULL) hook_check(w, L);
+}
+
+static void move_one(lua_State *L, mt_world *w, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
+  looked(L, w, i);
   lua_geti(L, 1, f + i);
   lua_seti(L, tt, t + i);
 }
@@ -64,6 +74,61 @@ static int move(lua_State *L) {
     }
   }
   lua_pushvalue(L, tt);
+  return 1;
+}
+
+/* ltablib.c's aux_getn(L, 1, TAB_RW): the length, __len included, which a
+** script can make as large as it likes. */
+static lua_Integer length_of(lua_State *L) {
+  check_table(L, 1, TAB_R | TAB_W | TAB_L);
+  return luaL_len(L, 1);
+}
+
+static int insert(lua_State *L) {
+  lua_Integer pos;
+  lua_Integer e = (lua_Integer)((lua_Unsigned)length_of(L) + 1u); /* the first empty element */
+  switch (lua_gettop(L)) {
+    case 2: pos = e; break;
+    case 3: {
+      pos = luaL_checkinteger(L, 2);
+#if LUA_VERSION_NUM == 503
+      luaL_argcheck(L, 1 <= pos && pos <= e, 2, "position out of bounds");
+#else
+      luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
+#endif
+      mt_world *w = world_of(L);
+      for (lua_Integer i = e; i > pos; i--) {
+        looked(L, w, i);
+        lua_geti(L, 1, i - 1);
+        lua_seti(L, 1, i);
+      }
+      break;
+    }
+    default: return luaL_error(L, "wrong number of arguments to 'insert'");
+  }
+  lua_seti(L, 1, pos);
+  return 0;
+}
+
+static int remove_at(lua_State *L) {
+  lua_Integer size = length_of(L);
+  lua_Integer pos = luaL_optinteger(L, 2, size);
+  if (pos != size) {
+#if LUA_VERSION_NUM == 503
+    luaL_argcheck(L, 1 <= pos && pos <= size + 1, 1, "position out of bounds");
+#else
+    luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 1, "position out of bounds");
+#endif
+  }
+  lua_geti(L, 1, pos);
+  mt_world *w = world_of(L);
+  for (; pos < size; pos++) {
+    looked(L, w, pos);
+    lua_geti(L, 1, pos + 1);
+    lua_seti(L, 1, pos);
+  }
+  lua_pushnil(L);
+  lua_seti(L, 1, pos);
   return 1;
 }
 
@@ -121,6 +186,8 @@ void countloops_install(lua_State *L) {
 #else
 #if LUA_VERSION_NUM >= 503
   wrap(L, "table", "move", move);
+  wrap(L, "table", "insert", insert);
+  wrap(L, "table", "remove", remove_at);
 #endif
   wrap(L, "string", "rep", rep);
 #endif

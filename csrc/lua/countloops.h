@@ -1,7 +1,7 @@
 /*
 ** Library functions that loop as many times as an argument says, made to
-** stop: table.move (5.3, 5.4) and string.rep of an empty string (5.1 to
-** 5.4); countloops.c.
+** stop: table.move, insert and remove (5.3, 5.4) and string.rep of an empty
+** string (5.1 to 5.4); countloops.c.
 */
 #ifndef MTINT_COUNTLOOPS_H
 #define MTINT_COUNTLOOPS_H

@@ -50,3 +50,38 @@ show("rep no count", string.rep, "")
 show("rep nil count", string.rep, "", nil)
 show("rep table sep", string.rep, "", 3, {})
 show("rep number sep", string.rep, "", 3, 5)
+
+-- insert and remove (5.3 and 5.4 mtint writes them again): positions, bounds,
+-- metamethods, and a __len that lies within reach.
+local function shown(t, n) return list(t, n) end
+show("insert end", function() local t = { 1, 2 } table.insert(t, 3) return shown(t, 4) end)
+show("insert front", function() local t = { 1, 2, 3 } table.insert(t, 1, 0) return shown(t, 5) end)
+show("insert middle", function() local t = { 1, 2, 3 } table.insert(t, 3, 9) return shown(t, 5) end)
+show("insert past", table.insert, { 1 }, 5, 0)
+show("insert zero", table.insert, { 1 }, 0, 0)
+show("insert 4 args", table.insert, {}, 1, 2, 3)
+show("insert 1 arg", table.insert, {})
+show("insert float pos", table.insert, { 1 }, 1.5, 0)
+show("remove last", function() local t = { 1, 2, 3 } return table.remove(t), shown(t, 4) end)
+show("remove first", function() local t = { 1, 2, 3 } return table.remove(t, 1), shown(t, 4) end)
+show("remove empty", function() return table.remove({}) end)
+show("remove past", table.remove, { 1, 2 }, 5)
+show("remove size+1", function() local t = { 1, 2 } return table.remove(t, 3), shown(t, 3) end)
+show("remove zero of empty", function() return table.remove({}, 0) end)
+local lying = { __len = function() return 5 end }
+show("insert with __len", function() local t = setmetatable({ 1, 2 }, lying) table.insert(t, 1, 0) return shown(t, 7) end)
+show("remove with __len", function() local t = setmetatable({ 1, 2 }, lying) return table.remove(t, 1), shown(t, 7) end)
+show("negative __len", function()
+  local t = setmetatable({}, { __len = function() return -3 end })
+  return pcall(table.insert, t, 1, "x"), pcall(table.remove, t, 1)
+end)
+local log = {}
+local proxy = setmetatable({}, {
+  __len = function() return 3 end,
+  __index = function(_, k) log[#log + 1] = "r" .. k return k end,
+  __newindex = function(_, k, v) log[#log + 1] = "w" .. k .. "=" .. tostring(v) end,
+})
+show("insert proxy", function() table.insert(proxy, 1, "v") return table.concat(log, " ") end)
+log = {}
+show("remove proxy", function() table.remove(proxy, 1) return table.concat(log, " ") end)
+show("insert string", table.insert, "x", 1)

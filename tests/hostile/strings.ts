@@ -82,7 +82,8 @@ export const cases: HostileCase[] = [{
   name: "library loops as long as an argument says are stopped while they loop",
   async run(lua) {
     await using w = await LuaWorker.create({ lua });
-    // Nothing moved or copied 2^40 times: hours inside one C function in stock 5.3/5.4 (table.move) and 5.1-5.4 (rep).
+    // Nothing moved or copied 2^40 times: hours inside one C function in stock 5.3/5.4 (table.move, insert,
+    // remove) and 5.1-5.4 (rep).
     for (
       const chunk of [
         "table.move({}, 1, 2^40, 2)",
@@ -91,6 +92,9 @@ export const cases: HostileCase[] = [{
         "string.rep('', 2^40)",
         "string.rep('', 2^40, '')",
         "string.rep('', '1099511627776')",
+        // insert and remove shift as many elements as __len claims (5.3, 5.4).
+        "table.insert(setmetatable({}, {__len = function() return 2^40 end}), 1, 1)",
+        "table.remove(setmetatable({}, {__len = function() return 2^40 end}), 1)",
       ]
     ) {
       let timer: ReturnType<typeof setTimeout> | undefined;
