@@ -7,7 +7,7 @@
 **   remove shift as many elements as a __len metamethod claims. Written
 **   again here (ltablib.c's tmove, tinsert and tremove; 5.3 and 5.4 differ
 **   only in their bounds checks), looking for an interrupt every
-**   CHECK_STEPS elements.
+**   HOOK_CHECK_STEPS elements.
 ** - string.rep with an empty string and separator (5.1 to 5.4) copies
 **   nothing n times: string.rep("", 2^30) took 3 to 8.5 s, 2^40 would take
 **   hours. The result is "" for any n, so past the argument checks the stock
@@ -16,8 +16,6 @@
 */
 #include "countloops.h"
 #include "world.h"
-
-#define CHECK_STEPS 4096
 
 #if LUA_VERSION_NUM >= 503
 
@@ -43,14 +41,10 @@ static void check_table(lua_State *L, int arg, int what) {
   }
 }
 
-/* Every CHECK_STEPS-th step of a loop, raises a pending interrupt or
-** cancellation (between a get and its set: the stack is as the loop left it). */
-static void looked(lua_State *L, mt_world *w, lua_Integer i) {
-  if ((i & (CHECK_STEPS - 1)) == 0 && w != NULL) hook_check(w, L);
-}
-
-static void move_one(lua_State *L, mt_world *w, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
-  looked(L, w, i);
+/* One element moved, after a look for an interrupt when the budget says
+** (between a get and its set: the stack is as the loop left it). */
+static void move_one(lua_State *L, hook_budget *b, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
+  hook_budget_spend(b, L, 1);
   lua_geti(L, 1, f + i);
   lua_seti(L, tt, t + i);
 }
@@ -63,14 +57,14 @@ static int move(lua_State *L) {
   check_table(L, 1, TAB_R);
   check_table(L, tt, TAB_W);
   if (e >= f) {
-    mt_world *w = world_of(L);
+    hook_budget b = hook_budget_of(L);
     luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
     lua_Integer n = e - f + 1;
     luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
     if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
-      for (lua_Integer i = 0; i < n; i++) move_one(L, w, i, f, t, tt);
+      for (lua_Integer i = 0; i < n; i++) move_one(L, &b, i, f, t, tt);
     } else {
-      for (lua_Integer i = n - 1; i >= 0; i--) move_one(L, w, i, f, t, tt);
+      for (lua_Integer i = n - 1; i >= 0; i--) move_one(L, &b, i, f, t, tt);
     }
   }
   lua_pushvalue(L, tt);
@@ -96,9 +90,9 @@ static int insert(lua_State *L) {
 #else
       luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
 #endif
-      mt_world *w = world_of(L);
+      hook_budget b = hook_budget_of(L);
       for (lua_Integer i = e; i > pos; i--) {
-        looked(L, w, i);
+        hook_budget_spend(&b, L, 1);
         lua_geti(L, 1, i - 1);
         lua_seti(L, 1, i);
       }
@@ -121,9 +115,9 @@ static int remove_at(lua_State *L) {
 #endif
   }
   lua_geti(L, 1, pos);
-  mt_world *w = world_of(L);
+  hook_budget b = hook_budget_of(L);
   for (; pos < size; pos++) {
-    looked(L, w, pos);
+    hook_budget_spend(&b, L, 1);
     lua_geti(L, 1, pos + 1);
     lua_seti(L, 1, pos);
   }

@@ -6,7 +6,7 @@
 ** against ("a"):rep(n) takes 2^n steps, ".-.-.-x" n^3 on a long subject, a
 ** plain find n*m; a script could keep its thread for hours past a timeout.
 ** Here each call first runs the same search with mtint's own matcher (the
-** stock algorithm, its steps counted, hook_check every CHECK_STEPS), then
+** stock algorithm, its steps counted, hook_check every HOOK_CHECK_STEPS), then
 ** calls the stock function in the same frame, which repeats what the dry run
 ** did: values, errors and the names in them stay the library's own, and the
 ** stretch no interrupt reaches is at most the time just spent interruptibly.
@@ -23,7 +23,6 @@
 #include "patterns.h"
 #include "world.h"
 
-#define CHECK_STEPS 4096          /* steps between two looks for an interrupt */
 #define SMALL_WORK (1.0 * (1 << 24)) /* worst-case steps run without a dry run: tens of ms */
 #define DEPTH_MAX 200             /* MAXCCALLS of 5.2+, LuaJIT's LJ_MAX_XLEVEL */
 #define CAPTURES_MAX 32           /* LUA_MAXCAPTURES */
@@ -45,8 +44,7 @@ static const char *pattern_end(const char *p, size_t lp) {
 typedef struct {
   const char *src_init, *src_end, *p_end;
   lua_State *L;
-  mt_world *w;
-  long left; /* steps before the next look for an interrupt */
+  hook_budget budget;
   int depth, level;
   int bad; /* something the stock function raises an error for */
   struct {
@@ -55,13 +53,10 @@ typedef struct {
   } capture[CAPTURES_MAX];
 } dry_state;
 
-/* Counts n steps; every CHECK_STEPS, raises a pending interrupt or
-** cancellation, as the hook would (nothing of the dry run needs undoing). */
+/* Counts n steps; raises a pending interrupt or cancellation as the hook
+** would (nothing of the dry run needs undoing). */
 static void steps(dry_state *ms, long n) {
-  if ((ms->left -= n) <= 0) {
-    ms->left = CHECK_STEPS;
-    if (ms->w != NULL) hook_check(ms->w, ms->L);
-  }
+  hook_budget_spend(&ms->budget, ms->L, n);
 }
 
 static void step(dry_state *ms) {
@@ -70,16 +65,17 @@ static void step(dry_state *ms) {
 
 static const char *dry_match(dry_state *ms, const char *s, const char *p);
 
-static const char *class_end(dry_state *ms, const char *p) {
+/* Where the single-character class at p ends; NULL where it is malformed. */
+static const char *class_end(const char *p, const char *p_end) {
   switch (*p++) {
     case '%':
-      if (p >= ms->p_end) return NULL;
+      if (p >= p_end) return NULL;
       return p + 1;
     case '[':
       if (*p == '^') p++;
       do {
-        if (p >= ms->p_end) return NULL;
-        if (*(p++) == '%' && p < ms->p_end) p++;
+        if (p >= p_end) return NULL;
+        if (*(p++) == '%' && p < p_end) p++;
       } while (*p != ']');
       return p + 1;
     default: return p;
@@ -239,7 +235,7 @@ init:
           goto init;
         case 'f': {
           p += 2;
-          const char *ep = *p == '[' ? class_end(ms, p) : NULL;
+          const char *ep = *p == '[' ? class_end(p, ms->p_end) : NULL;
           if (ep == NULL) {
             ms->bad = 1;
             goto done;
@@ -264,7 +260,7 @@ init:
     default: break;
   }
   { /* a single-character class and its optional suffix */
-    const char *ep = class_end(ms, p);
+    const char *ep = class_end(p, ms->p_end);
     if (ep == NULL) {
       ms->bad = 1;
       goto done;
@@ -391,19 +387,17 @@ static double longest_run(const subject *sub, const char *p, const char *ep) {
 ** stops counting past SMALL_WORK, so its scans of the subject stay within
 ** about SMALL_WORK class tests. */
 static double worst_case(const subject *sub) {
-  dry_state ms; /* class_end reads p_end only */
-  ms.p_end = pattern_end(sub->p, sub->lp);
-  const char *p = sub->p;
+  const char *p = sub->p, *p_end = pattern_end(sub->p, sub->lp);
   double starts = (double)sub->ls + 1, paths = 1, items = 1;
-  while (p < ms.p_end && starts * paths * items <= SMALL_WORK) {
+  while (p < p_end && starts * paths * items <= SMALL_WORK) {
     items++;
     if (*p == '(' || *p == ')') {
       p++;
       continue;
     }
-    if (*p == '%' && p + 1 < ms.p_end && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) {
+    if (*p == '%' && p + 1 < p_end && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) {
       if (p[1] == 'f') {
-        p = p + 2 < ms.p_end && p[2] == '[' ? class_end(&ms, p + 2) : NULL;
+        p = p + 2 < p_end && p[2] == '[' ? class_end(p + 2, p_end) : NULL;
         if (p == NULL) return INFINITY; /* malformed: the dry run finds where */
         continue;
       }
@@ -411,9 +405,9 @@ static double worst_case(const subject *sub) {
       p += p[1] == 'b' ? 4 : 2;
       continue;
     }
-    const char *ep = class_end(&ms, p);
+    const char *ep = class_end(p, p_end);
     if (ep == NULL) return INFINITY;
-    if (ep < ms.p_end && *ep != '\0' && strchr("?*+-", *ep) != NULL) {
+    if (ep < p_end && *ep != '\0' && strchr("?*+-", *ep) != NULL) {
       paths *= longest_run(sub, p, ep) + 1;
       ep++;
     }
@@ -436,8 +430,7 @@ static int plain_search(lua_State *L, const subject *sub) {
 
 static void dry_init(dry_state *ms, lua_State *L, const subject *sub) {
   ms->L = L;
-  ms->w = world_of(L);
-  ms->left = CHECK_STEPS;
+  ms->budget = hook_budget_of(L);
   ms->bad = 0;
   ms->src_init = sub->s;
   ms->src_end = sub->s + sub->ls;

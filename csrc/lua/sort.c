@@ -10,7 +10,7 @@
 **   (ltablib.c's auxsort, the same in the three but for where a lying
 **   order is caught), the same comparisons in the same order, hence the
 **   same order of ties and the same errors, with hook_check every
-**   CHECK_CALLS comparisons;
+**   HOOK_CHECK_STEPS comparisons;
 ** - 5.3 and 5.4 (whose sort uses lua_geti, metamethods included, and random
 **   pivots) get a comparator that compares as they would without one, made
 **   through a call where hook_check can look: about 2x the time.
@@ -19,30 +19,16 @@
 #include "sort.h"
 #include "world.h"
 
-#define CHECK_CALLS 4096
-
 #if LUA_VERSION_NUM <= 502
 #define SORT_SMALL 1024 /* n^2/2 comparisons when crafted: ~10 ms */
 #else
 #define SORT_SMALL 65536 /* n log n: ~30 ms */
 #endif
 
-typedef struct {
-  mt_world *w;
-  int left; /* comparisons before the next look for an interrupt */
-} sort_state;
-
-static void counted(lua_State *L, sort_state *st) {
-  if (--st->left <= 0) {
-    st->left = CHECK_CALLS;
-    if (st->w != NULL) hook_check(st->w, L);
-  }
-}
-
 #if LUA_VERSION_NUM <= 502
 
-static int less(lua_State *L, sort_state *st, int a, int b) {
-  counted(L, st);
+static int less(lua_State *L, hook_budget *st, int a, int b) {
+  hook_budget_spend(st, L, 1);
 #if LUA_VERSION_NUM == 501
   return lua_lessthan(L, a, b);
 #else
@@ -65,7 +51,7 @@ static void set2(lua_State *L, int i, int j) {
   lua_rawseti(L, 1, j);
 }
 
-static void auxsort(lua_State *L, sort_state *st, int l, int u) {
+static void auxsort(lua_State *L, hook_budget *st, int l, int u) {
   while (l < u) {
     int i, j;
     lua_rawgeti(L, 1, l);
@@ -130,16 +116,16 @@ static int sort_here(lua_State *L) {
 #endif
   luaL_checkstack(L, 40, "");
   lua_settop(L, 2);
-  sort_state st = {world_of(L), CHECK_CALLS};
+  hook_budget st = hook_budget_of(L);
   auxsort(L, &st, 1, n);
   return 0;
 }
 
 #else
 
-/* The comparator lent to the stock sort; upvalue 1: its sort_state. */
+/* The comparator lent to the stock sort; upvalue 1: its hook_budget. */
 static int less_than(lua_State *L) {
-  counted(L, lua_touserdata(L, lua_upvalueindex(1)));
+  hook_budget_spend(lua_touserdata(L, lua_upvalueindex(1)), L, 1);
   lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
   return 1;
 }
@@ -175,9 +161,7 @@ void sort_install(lua_State *L) {
 #if LUA_VERSION_NUM <= 502
   lua_pushcclosure(L, sort, 1);
 #else
-  sort_state *st = lua_newuserdata(L, sizeof *st);
-  st->w = world_of(L);
-  st->left = CHECK_CALLS;
+  *(hook_budget *)lua_newuserdata(L, sizeof(hook_budget)) = hook_budget_of(L);
   lua_pushcclosure(L, less_than, 1);
   lua_pushcclosure(L, sort, 2);
 #endif

@@ -133,6 +133,27 @@ void hook_install_debug(lua_State *L);
 /* Raises what is pending for L (a cancellation, an interrupt) as the hook
 ** would; C functions that block call it (host.recv). */
 void hook_check(mt_world *w, lua_State *L);
+
+/* The library's loops that run in C (patterns.c, sort.c, countloops.c)
+** call hook_check every HOOK_CHECK_STEPS steps: hook_budget counts them. */
+#define HOOK_CHECK_STEPS 4096
+typedef struct {
+  mt_world *w;
+  long left; /* steps before the next look */
+} hook_budget;
+
+static inline hook_budget hook_budget_of(lua_State *L) {
+  hook_budget b = {world_of(L), HOOK_CHECK_STEPS};
+  return b;
+}
+
+/* Counts n steps; every HOOK_CHECK_STEPS, raises what is pending for L. */
+static inline void hook_budget_spend(hook_budget *b, lua_State *L, long n) {
+  if ((b->left -= n) <= 0) {
+    b->left = HOOK_CHECK_STEPS;
+    if (b->w != NULL) hook_check(b->w, L);
+  }
+}
 /* Sets (or clears, with nil) the interrupt handler of thread at `thread`
 ** to the value at `handler`. */
 void hook_sethandler(lua_State *L, int thread, int handler);
