@@ -111,7 +111,8 @@ export interface LuaLib {
   id(state: Pointer): number;
   version(): string;
   engine(): string;
-  /** Runs a chunk and returns a copy of the result bytes. */
+  /** Runs a chunk; returns the length of its result, whose bytes are in
+   * `into` when they fit, and otherwise read with {@link result}. */
   run(
     state: Pointer,
     seq: number,
@@ -120,8 +121,10 @@ export interface LuaLib {
     args: Uint8Array,
     timeoutMs: number,
     cpuLimitMs: number,
-  ): Uint8Array;
-  /** Calls the function at a dotted path (empty: the handle that is the first argument); a copy of the result. */
+    into: Uint8Array,
+  ): number;
+  /** Calls the function at a dotted path (empty: the handle that is the
+   * first argument); returns the length of its result, as {@link run}. */
   call(
     state: Pointer,
     seq: number,
@@ -129,7 +132,10 @@ export interface LuaLib {
     args: Uint8Array,
     timeoutMs: number,
     cpuLimitMs: number,
-  ): Uint8Array;
+    into: Uint8Array,
+  ): number;
+  /** A copy of the last run's or call's result of `length` bytes, when it did not fit its `into`. */
+  result(state: Pointer, length: number): Uint8Array;
   /** Drops function handles; returns how many stay live. */
   release(state: Pointer, ids: Float64Array): number;
   close(state: Pointer, seq: number): void;
@@ -177,8 +183,8 @@ export function wrapLua(b: LuaBinding, signatures: typeof callbackSymbols): LuaL
     id: (state) => s.mth_id(state),
     version: () => b.cString(s.mth_version()),
     engine: () => b.cString(s.mth_engine()),
-    run(state, seq, chunk, name, args, timeoutMs, cpuLimitMs) {
-      const len = s.mth_run(
+    run: (state, seq, chunk, name, args, timeoutMs, cpuLimitMs, into) =>
+      s.mth_run(
         state,
         seq,
         nonEmpty(chunk),
@@ -189,11 +195,11 @@ export function wrapLua(b: LuaBinding, signatures: typeof callbackSymbols): LuaL
         args.length,
         timeoutMs,
         cpuLimitMs,
-      );
-      return b.copyOut(s.mth_result(state), len);
-    },
-    call(state, seq, path, args, timeoutMs, cpuLimitMs) {
-      const len = s.mth_call(
+        nonEmpty(into),
+        into.length,
+      ),
+    call: (state, seq, path, args, timeoutMs, cpuLimitMs, into) =>
+      s.mth_call(
         state,
         seq,
         nonEmpty(path),
@@ -202,9 +208,10 @@ export function wrapLua(b: LuaBinding, signatures: typeof callbackSymbols): LuaL
         args.length,
         timeoutMs,
         cpuLimitMs,
-      );
-      return b.copyOut(s.mth_result(state), len);
-    },
+        nonEmpty(into),
+        into.length,
+      ),
+    result: (state, length) => b.copyOut(s.mth_result(state), length),
     release: (state, ids) =>
       s.mth_release(state, nonEmpty(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)), ids.length),
     close: (state, seq) => s.mth_close(state, seq),

@@ -201,6 +201,8 @@ export const luaSymbols = {
       "u32", // their length
       "f64", // timeout in ms, negative for none
       "f64", // CPU time limit in ms, negative for none
+      "buffer", // where the result goes when it fits (the channel's data area)
+      "u32", // its capacity
     ],
     result: "u32",
   },
@@ -215,12 +217,14 @@ export const luaSymbols = {
       "u32", // their length
       "f64", // timeout in ms, negative for none
       "f64", // CPU time limit in ms, negative for none
+      "buffer", // where the result goes when it fits (the channel's data area)
+      "u32", // its capacity
     ],
     result: "u32",
   },
   /** Drops function handles (an array of f64 numbers); returns how many stay live. */
   mth_release: { parameters: ["pointer", "buffer", "u32"], result: "u32" },
-  /** The result bytes of the last mth_run or mth_call. */
+  /** The result bytes of the last mth_run or mth_call (when they did not fit its buffer). */
   mth_result: { parameters: ["pointer"], result: "pointer" },
   /** Closes the state (its finalizers run as call `seq`). */
   mth_close: {

@@ -239,10 +239,13 @@ async function serve(channel: Channel): Promise<void> {
       isCall = mailed.call;
       call = mailed;
     }
-    const bytes = isCall
-      ? lib.call(state, call.seq, call.chunk, call.args, call.timeout, call.cpuLimit)
-      : lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout, call.cpuLimit);
-    if (!channel.finish(last, bytes)) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer as ArrayBuffer]);
+    const area = channel.resultArea;
+    const size = isCall
+      ? lib.call(state, call.seq, call.chunk, call.args, call.timeout, call.cpuLimit, area)
+      : lib.run(state, call.seq, call.chunk, call.name, call.args, call.timeout, call.cpuLimit, area);
+    const bytes = size > area.length ? lib.result(state, size) : undefined;
+    channel.finishWritten(last, size);
+    if (bytes) reply({ type: "result", seq: call.seq, bytes }, [bytes.buffer as ArrayBuffer]);
     reply(last); // wakes a caller that is not spinning
   }
 }

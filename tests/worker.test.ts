@@ -383,6 +383,43 @@ eachVersion("calls and results larger than the channel travel as messages", asyn
   assert.deepEqual(await w.run("return 'small again'"), ["small again"]);
 });
 
+// The worker writes a result that fits straight into the channel
+// (csrc/lua/host.c run_into) and the caller reads it there: every size on
+// either side of the channel's capacity arrives whole, by run and by call.
+eachVersion("results on either side of the channel's capacity arrive whole", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  for (let n = 65_500; n <= 65_545; n += 3) {
+    const [viaRun] = await w.run("return string.rep('r', ...)", { args: [n] });
+    assert.equal(viaRun, "r".repeat(n));
+    const [viaCall] = await w.call("string.rep", { args: ["c", n] });
+    assert.equal(viaCall, "c".repeat(n));
+  }
+  assert.deepEqual(await w.run("return 'small again'"), ["small again"]);
+});
+
+// Messages and tracebacks are read in the channel: ASCII up to 256 bytes
+// in JavaScript, the rest by TextDecoder (src/codec.ts shortAscii).
+eachVersion("error messages of any length and bytes read as Lua had them", async (lua) => {
+  await using w = await LuaWorker.create({ lua });
+  const cases = [
+    "a".repeat(255),
+    "a".repeat(256),
+    "a".repeat(257),
+    "é" + "x".repeat(300),
+    "\u00e9t\u00e9",
+    "",
+  ];
+  for (const message of cases) {
+    const err = await rejection(w.run("error(..., 0)", { args: [message] }));
+    assert.ok(err instanceof LuaError, String(err));
+    assert.equal(err.message, message);
+    assert.match(err.traceback, /^.*\nstack traceback:/s);
+  }
+  const invalid = await rejection(w.run(`error("a\\255b" .. string.rep("c", 10), 0)`));
+  assert.ok(invalid instanceof LuaError);
+  assert.equal(invalid.message, "a\ufffdb" + "c".repeat(10));
+});
+
 eachVersion("syntax and runtime errors", async (lua) => {
   await using w = await LuaWorker.create({ lua });
   const syntax = await rejection(w.run("local x = = 1", { name: "broken.lua" }));

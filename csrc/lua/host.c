@@ -590,17 +590,27 @@ static void run_here(void *p) {
   }
 }
 
+/* Runs call `c` on the state's own stack and returns the length of its
+** result, copied into `out` (the caller's channel, src/channel.ts) when it
+** fits in `out_cap` bytes, else read with mth_result: the worker can then
+** finish a call without copying it out of the native heap first. */
+static uint32_t run_into(run_call *c, uint8_t *out, uint32_t out_cap) {
+  mt_host *h = c->w->host;
+  mt_stack_run(h->stack, run_here, c);
+  mt_stack_trim(h->stack);
+  if (h->out.len <= out_cap) memcpy(out, h->out.data, h->out.len);
+  return (uint32_t)h->out.len;
+}
+
 /* Runs `chunk` (named `name`) with encoded `args` as host call `seq`,
 ** cancelled after `timeout_ms` (negative: none) or once it has used
 ** `cpu_limit_ms` of CPU time (negative: none). Returns the length of the
-** result, read with mth_result. */
+** result (run_into). */
 MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t chunk_len, const char *name,
                            uint32_t name_len, const uint8_t *args, uint32_t args_len, double timeout_ms,
-                           double cpu_limit_ms) {
+                           double cpu_limit_ms, uint8_t *out, uint32_t out_cap) {
   run_call c = {w, {w, chunk, name, chunk_len, name_len, args, args_len, 0, 0, 0}, seq, timeout_ms, cpu_limit_ms};
-  mt_stack_run(w->host->stack, run_here, &c);
-  mt_stack_trim(w->host->stack);
-  return (uint32_t)w->host->out.len;
+  return run_into(&c, out, out_cap);
 }
 
 /* Calls the function at the dotted path `path` (a global name, or names
@@ -608,11 +618,10 @@ MT_EXPORT uint32_t mth_run(mt_world *w, double seq, const char *chunk, uint32_t 
 ** chunk; an empty path calls the first argument (a function handle).
 ** Nothing is compiled. */
 MT_EXPORT uint32_t mth_call(mt_world *w, double seq, const char *path, uint32_t path_len, const uint8_t *args,
-                            uint32_t args_len, double timeout_ms, double cpu_limit_ms) {
+                            uint32_t args_len, double timeout_ms, double cpu_limit_ms, uint8_t *out,
+                            uint32_t out_cap) {
   run_call c = {w, {w, path, "", path_len, 0, args, args_len, 1, 0, 0}, seq, timeout_ms, cpu_limit_ms};
-  mt_stack_run(w->host->stack, run_here, &c);
-  mt_stack_trim(w->host->stack);
-  return (uint32_t)w->host->out.len;
+  return run_into(&c, out, out_cap);
 }
 
 typedef struct {
