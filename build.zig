@@ -83,6 +83,7 @@ const lua_sources = [_][]const u8{
     "csrc/lua/closestack.c",
     "csrc/lua/concatguard.c",
     "csrc/lua/countloops.c",
+    "csrc/lua/libwrap.c",
 };
 
 // Only in libmtint_lua.so: the run-time binding of the Lua API.

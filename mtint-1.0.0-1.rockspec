@@ -52,6 +52,7 @@ build = {
         "csrc/lua/closestack.c",
         "csrc/lua/concatguard.c",
         "csrc/lua/countloops.c",
+        "csrc/lua/libwrap.c",
         "csrc/lua/codec.c",
         "csrc/lua/traceback.c",
         "csrc/lua/coro.c",

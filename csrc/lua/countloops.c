@@ -15,6 +15,7 @@
 ** Both run in the stock function's frame, so errors name it as they would.
 */
 #include "countloops.h"
+#include "libwrap.h"
 #include "world.h"
 
 #if LUA_VERSION_NUM >= 503
@@ -157,32 +158,16 @@ static int rep(lua_State *L) {
 
 #endif
 
-#ifndef MTINT_LUAJIT
-/* Replaces library[name] with f, the stock C function as its upvalue 1. */
-static void wrap(lua_State *L, const char *library, const char *name, lua_CFunction f) {
-  lua_getglobal(L, library);
-  if (lua_istable(L, -1)) {
-    lua_getfield(L, -1, name);
-    if (lua_tocfunction(L, -1) != NULL) {
-      lua_pushcclosure(L, f, 1);
-      lua_setfield(L, -2, name);
-    } else {
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-}
-#endif
-
 void countloops_install(lua_State *L) {
 #ifdef MTINT_LUAJIT
   (void)L; /* its table.move is Lua code, its string.rep of "" returns at once */
 #else
 #if LUA_VERSION_NUM >= 503
-  wrap(L, "table", "move", move);
-  wrap(L, "table", "insert", insert);
-  wrap(L, "table", "remove", remove_at);
+  /* Rewritten whole: these keep the stock function unused. */
+  libwrap(L, "table", "move", move, 0);
+  libwrap(L, "table", "insert", insert, 0);
+  libwrap(L, "table", "remove", remove_at, 0);
 #endif
-  wrap(L, "string", "rep", rep);
+  libwrap(L, "string", "rep", rep, 0);
 #endif
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "compat.h"
+#include "libwrap.h"
 #include "patterns.h"
 #include "world.h"
 
@@ -625,21 +626,8 @@ static int p_gmatch(lua_State *L) {
 }
 
 void patterns_install(lua_State *L) {
-  static const luaL_Reg wrappers[] = {
-      {"find", p_find}, {"match", p_match}, {"gmatch", p_gmatch}, {"gsub", p_gsub}, {NULL, NULL}};
-  lua_getglobal(L, "string");
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    return;
-  }
-  for (const luaL_Reg *r = wrappers; r->name != NULL; r++) {
-    lua_getfield(L, -1, r->name);
-    if (lua_tocfunction(L, -1) == NULL) {
-      lua_pop(L, 1);
-      continue;
-    }
-    lua_pushcclosure(L, r->func, 1);
-    lua_setfield(L, -2, r->name);
-  }
-  lua_pop(L, 1);
+  libwrap(L, "string", "find", p_find, 0);
+  libwrap(L, "string", "match", p_match, 0);
+  libwrap(L, "string", "gmatch", p_gmatch, 0);
+  libwrap(L, "string", "gsub", p_gsub, 0);
 }

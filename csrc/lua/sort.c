@@ -16,6 +16,7 @@
 **   through a call where hook_check can look: about 2x the time.
 ** Smaller arrays sort as they are: a few ms at most, crafted input included.
 */
+#include "libwrap.h"
 #include "sort.h"
 #include "world.h"
 
@@ -148,23 +149,11 @@ static int sort(lua_State *L) {
 }
 
 void sort_install(lua_State *L) {
-  lua_getglobal(L, "table");
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_getfield(L, -1, "sort");
-  if (lua_tocfunction(L, -1) == NULL) {
-    lua_pop(L, 2);
-    return;
-  }
 #if LUA_VERSION_NUM <= 502
-  lua_pushcclosure(L, sort, 1);
+  libwrap(L, "table", "sort", sort, 0);
 #else
   *(hook_budget *)lua_newuserdata(L, sizeof(hook_budget)) = hook_budget_of(L);
   lua_pushcclosure(L, less_than, 1);
-  lua_pushcclosure(L, sort, 2);
+  libwrap(L, "table", "sort", sort, 1);
 #endif
-  lua_setfield(L, -2, "sort");
-  lua_pop(L, 1);
 }
