@@ -23,3 +23,13 @@ function line(label, ...)
   for i = 1, select("#", ...) do out[#out + 1] = render((select(i, ...))) end
   print(label .. ": " .. table.concat(out, " "))
 end
+
+-- A generator of the probes' own, the same on every version (math.random
+-- differs between versions and is seeded at random on 5.4): returns
+-- rand(n), 1 to n, starting from `seed`.
+function generator(seed)
+  return function(n)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return math.floor(seed / 65536) % n + 1
+  end
+end

@@ -4,11 +4,7 @@
 -- order of ties shows.
 dofile("tests/conformance/common.lua")
 
-local seed = 7
-local function rand(n)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return math.floor(seed / 65536) % n + 1
-end
+local rand = generator(7)
 
 -- The first 60 entries and a checksum of them all.
 local function order(t)

@@ -27,19 +27,26 @@ export async function rejectionOf(promise: Promise<unknown>, what: string): Prom
   }
 }
 
-/** Runs `chunk` with `timeout` ms and asserts it is cancelled in time; returns the ms it took. */
-export async function expectCancelled(lua: LuaWorker, chunk: string, timeout = 40): Promise<number> {
-  const started = performance.now();
-  const bound = timeout + DEADLINE_SLACK_MS;
+/** What `promise` settles to; fails the test when it has not settled
+ * `ms` after now (a call that no cancellation stopped). */
+export async function settlesWithin<T>(promise: Promise<T>, ms: number, chunk: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new assert.AssertionError({ message: `${chunk}: still running ${bound} ms after run()` })),
-      bound,
+      () => reject(new assert.AssertionError({ message: `${chunk}: still running ${ms} ms after run()` })),
+      ms,
     );
   });
-  const err = await Promise.race([rejectionOf(lua.run(chunk, { timeout, name: "hostile" }), chunk), late]).finally(() =>
-    clearTimeout(timer)
+  return await Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `chunk` with `timeout` ms and asserts it is cancelled in time; returns the ms it took. */
+export async function expectCancelled(lua: LuaWorker, chunk: string, timeout = 40): Promise<number> {
+  const started = performance.now();
+  const err = await settlesWithin(
+    rejectionOf(lua.run(chunk, { timeout, name: "hostile" }), chunk),
+    timeout + DEADLINE_SLACK_MS,
+    chunk,
   );
   const ms = performance.now() - started;
   assert.ok(err instanceof MtintError && err.code === "interrupted", `${chunk}: expected interrupted, got ${err}`);
