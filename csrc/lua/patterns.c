@@ -83,6 +83,47 @@ static const char *class_end(const char *p, const char *p_end) {
   }
 }
 
+/* One item of a pattern as the matcher reads it: a capture bracket, %b,
+** %f[set], a back reference, or a single-character class with or without
+** a quantifier. */
+typedef enum { ITEM_CAPTURE, ITEM_BALANCE, ITEM_FRONTIER, ITEM_BACKREF, ITEM_CLASS } item_kind;
+
+typedef struct {
+  item_kind kind;
+  const char *class_end; /* ITEM_CLASS: the class is [p, class_end) */
+  int quantified;        /* ITEM_CLASS: followed by ?, *, + or - */
+} pattern_item;
+
+/* Reads the item at p (< p_end) into `it`; returns where the next one
+** starts, or NULL where the pattern is malformed (the matcher says so). */
+static const char *item_at(const char *p, const char *p_end, pattern_item *it) {
+  it->class_end = NULL;
+  it->quantified = 0;
+  if (*p == '(' || *p == ')') {
+    it->kind = ITEM_CAPTURE;
+    return p + 1;
+  }
+  if (*p == '%' && p + 1 < p_end) {
+    if (p[1] == 'b') {
+      it->kind = ITEM_BALANCE;
+      return p + 4 <= p_end ? p + 4 : NULL;
+    }
+    if (p[1] == 'f') {
+      it->kind = ITEM_FRONTIER;
+      return p + 2 < p_end && p[2] == '[' ? class_end(p + 2, p_end) : NULL;
+    }
+    if (p[1] >= '0' && p[1] <= '9') {
+      it->kind = ITEM_BACKREF;
+      return p + 2;
+    }
+  }
+  it->kind = ITEM_CLASS;
+  it->class_end = class_end(p, p_end);
+  if (it->class_end == NULL) return NULL;
+  it->quantified = it->class_end < p_end && *it->class_end != '\0' && strchr("?*+-", *it->class_end) != NULL;
+  return it->class_end + it->quantified;
+}
+
 static int match_class(int c, int cl) {
   int res;
   switch (tolower(cl)) {
@@ -390,32 +431,38 @@ static double longest_run(const subject *sub, const char *p, const char *ep) {
 static double worst_case(const subject *sub) {
   const char *p = sub->p, *p_end = pattern_end(sub->p, sub->lp);
   double starts = (double)sub->ls + 1, paths = 1, items = 1;
+  pattern_item it;
   while (p < p_end && starts * paths * items <= SMALL_WORK) {
+    const char *at = p;
+    p = item_at(p, p_end, &it);
+    if (p == NULL) return INFINITY; /* malformed: the dry run finds where */
     items++;
-    if (*p == '(' || *p == ')') {
-      p++;
-      continue;
-    }
-    if (*p == '%' && p + 1 < p_end && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) {
-      if (p[1] == 'f') {
-        p = p + 2 < p_end && p[2] == '[' ? class_end(p + 2, p_end) : NULL;
-        if (p == NULL) return INFINITY; /* malformed: the dry run finds where */
-        continue;
-      }
-      paths *= starts;
-      p += p[1] == 'b' ? 4 : 2;
-      continue;
-    }
-    const char *ep = class_end(p, p_end);
-    if (ep == NULL) return INFINITY;
-    if (ep < p_end && *ep != '\0' && strchr("?*+-", *ep) != NULL) {
-      paths *= longest_run(sub, p, ep) + 1;
-      ep++;
-    }
-    p = ep;
+    if (it.kind == ITEM_BALANCE || it.kind == ITEM_BACKREF) paths *= starts;
+    else if (it.quantified) paths *= longest_run(sub, at, it.class_end) + 1;
   }
   return starts * paths * items;
 }
+
+#if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
+/* Lua 5.1's matcher recurses once per quantified item and per capture
+** bracket, with no bound: ("a?"):rep(1e6) ran 15 MiB deep and crashed a
+** worker. 5.2 and later count the depth and raise "pattern too complex"
+** at 200 (MAXCCALLS); a pattern that could go deeper is refused here with
+** the same message, before the matcher starts. */
+#define PATTERN_DEPTH_MAX 200
+
+static int too_deep(const subject *sub) {
+  const char *p = sub->p, *p_end = pattern_end(sub->p, sub->lp);
+  int depth = 0;
+  pattern_item it;
+  if (p < p_end && *p == '^') p++; /* the anchor, read before matching */
+  while (p != NULL && p < p_end && depth <= PATTERN_DEPTH_MAX) {
+    p = item_at(p, p_end, &it);
+    depth += it.kind == ITEM_CAPTURE || it.quantified;
+  }
+  return depth > PATTERN_DEPTH_MAX;
+}
+#endif
 
 static int plain_search(lua_State *L, const subject *sub) {
   if (lua_toboolean(L, 4)) return 1;
@@ -511,7 +558,7 @@ static int stock(lua_State *L) {
 static int too_deep_51(lua_State *L, const subject *sub, int find) {
   (void)find;
 #if LUA_VERSION_NUM == 501 && !defined(MTINT_LUAJIT)
-  if (!(find && lua_toboolean(L, 4)) && pattern_too_deep(sub->p)) return 1;
+  if (!(find && lua_toboolean(L, 4)) && too_deep(sub)) return 1;
 #else
   (void)L;
   (void)sub;

@@ -12,8 +12,4 @@
 /* Wraps the string library's pattern functions of a host state. */
 void patterns_install(lua_State *L);
 
-/* Lua 5.1 only: whether pattern p could make the 5.1 matcher recurse
-** deeper than 5.2's limit (recursion.c). */
-int pattern_too_deep(const char *p);
-
 #endif
