@@ -81,8 +81,11 @@ static inline int mt_cpcall(lua_State *L, lua_CFunction f, void *ud) {
 #endif
 }
 
-/* Pushes the text of luaL_traceback for L1 from `level` (traceback.c). */
+/* Pushes the text of luaL_traceback for L1 from `level` (traceback.c);
+** never raises an interrupt. */
 void mt_traceback(lua_State *L, lua_State *L1, const char *msg, int level);
+/* Puts traceback.c's debug.traceback in a host state (5.2 to 5.4). */
+void traceback_install(lua_State *L);
 
 /* Pushes a small integer as one where Lua has them. */
 static inline void mt_pushint(lua_State *L, long long n) {

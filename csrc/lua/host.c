@@ -44,6 +44,7 @@ static int open_protected(lua_State *L) {
   patterns_install(L);
   sort_install(L);
   countloops_install(L);
+  traceback_install(L);
   hostlib_open(L);
   coro_install(L);
   hook_install_debug(L);
