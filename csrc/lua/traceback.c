@@ -246,7 +246,6 @@ static void push_global_names(lua_State *L, lua_State *L1, int level, frame_func
   walk_start(&w, L1, level);
   while (walk_next(&w, L1, &ar, &skipped)) shown += !skipped;
   f->fn = lua_newuserdata(L, (size_t)(shown > 0 ? shown : 1) * sizeof *f->fn);
-  luaL_checkstack(L, shown + 12, NULL); /* the names, and the walk of the table */
   f->base = lua_gettop(L) + 1;
   f->count = 0;
   walk_start(&w, L1, level);
@@ -256,6 +255,7 @@ static void push_global_names(lua_State *L, lua_State *L1, int level, frame_func
     if (func_index(L, f, -1) < 0) f->fn[f->count++] = lua_topointer(L, -1);
     lua_pop(L, 1);
   }
+  luaL_checkstack(L, f->count + 12, NULL); /* the names, and the walk of the table */
   f->unnamed = f->count;
   for (int k = 0; k < f->count; k++) lua_pushnil(L);
   push_search_root(L);
