@@ -42,12 +42,13 @@ static void check_table(lua_State *L, int arg, int what) {
   }
 }
 
-/* One element moved, after a look for an interrupt when the budget says
-** (between a get and its set: the stack is as the loop left it). */
-static void move_one(lua_State *L, hook_budget *b, lua_Integer i, lua_Integer f, lua_Integer t, int tt) {
+/* One element copied from t[from] (t at 1) to tt[to], after a look for an
+** interrupt when the budget says (not between the get and its set: the
+** stack is as the loop left it). */
+static void copy_one(lua_State *L, hook_budget *b, lua_Integer from, lua_Integer to, int tt) {
   hook_budget_spend(b, L, 1);
-  lua_geti(L, 1, f + i);
-  lua_seti(L, tt, t + i);
+  lua_geti(L, 1, from);
+  lua_seti(L, tt, to);
 }
 
 static int move(lua_State *L) {
@@ -63,9 +64,9 @@ static int move(lua_State *L) {
     lua_Integer n = e - f + 1;
     luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
     if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
-      for (lua_Integer i = 0; i < n; i++) move_one(L, &b, i, f, t, tt);
+      for (lua_Integer i = 0; i < n; i++) copy_one(L, &b, f + i, t + i, tt);
     } else {
-      for (lua_Integer i = n - 1; i >= 0; i--) move_one(L, &b, i, f, t, tt);
+      for (lua_Integer i = n - 1; i >= 0; i--) copy_one(L, &b, f + i, t + i, tt);
     }
   }
   lua_pushvalue(L, tt);
@@ -92,11 +93,7 @@ static int insert(lua_State *L) {
       luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
 #endif
       hook_budget b = hook_budget_of(L);
-      for (lua_Integer i = e; i > pos; i--) {
-        hook_budget_spend(&b, L, 1);
-        lua_geti(L, 1, i - 1);
-        lua_seti(L, 1, i);
-      }
+      for (lua_Integer i = e; i > pos; i--) copy_one(L, &b, i - 1, i, 1);
       break;
     }
     default: return luaL_error(L, "wrong number of arguments to 'insert'");
@@ -117,11 +114,7 @@ static int remove_at(lua_State *L) {
   }
   lua_geti(L, 1, pos);
   hook_budget b = hook_budget_of(L);
-  for (; pos < size; pos++) {
-    hook_budget_spend(&b, L, 1);
-    lua_geti(L, 1, pos + 1);
-    lua_seti(L, 1, pos);
-  }
+  for (; pos < size; pos++) copy_one(L, &b, pos + 1, pos, 1);
   lua_pushnil(L);
   lua_seti(L, 1, pos);
   return 1;

@@ -396,6 +396,10 @@ static void interrupts(mt_world *w, lua_State *L) {
   take_and_deliver(w, L);
 }
 
+int hook_pending(mt_world *w, lua_State *L) {
+  return w->u != NULL && (mt_peek(w->u, L) != MT_NONE || mt_call_cancelled(w->u));
+}
+
 void hook_check(mt_world *w, lua_State *L) {
   if (mt_call_cancelled(w->u)) cancel_unwind(w, L);
   mt_mode m = mt_peek(w->u, L);
@@ -416,7 +420,7 @@ void mt_hook(lua_State *L, lua_Debug *ar) {
     /* Armed for an interrupt (MT_ARM_MASK, drop-in), a call or return delivers it
     ** as a count event would: inside C-calling compiled loops, and inside
     ** the pcall around a coroutine.resume that returns. */
-    if (w->hook_depth == 0 && (mt_peek(w->u, L) != MT_NONE || mt_call_cancelled(w->u))) interrupts(w, L);
+    if (w->hook_depth == 0 && hook_pending(w, L)) interrupts(w, L);
     /* mtint's own collection after an out-of-memory error (host.c) is not
     ** the script's code: its call is no event of the script's hook, which
     ** could fail it at the limit every time and leave the state full. */

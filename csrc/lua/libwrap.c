@@ -1,9 +1,9 @@
 /*
 ** The wrappers that make long library loops stop (patterns.c, sort.c,
-** countloops.c) keep the stock function as their upvalue 1: those that
-** call it in their own frame leave its values, errors and the names in
-** them as the library has them. Only a C function is replaced: a library
-** that a host changed before is left as it is.
+** countloops.c, traceback.c) keep the stock function as their upvalue 1:
+** those that call it in their own frame leave its values, errors and the
+** names in them as the library has them. Only a C function is replaced: a
+** library that a host changed before is left as it is.
 */
 #include "libwrap.h"
 

@@ -133,9 +133,12 @@ void hook_install_debug(lua_State *L);
 /* Raises what is pending for L (a cancellation, an interrupt) as the hook
 ** would; C functions that block call it (host.recv). */
 void hook_check(mt_world *w, lua_State *L);
+/* Whether a cancellation or an interrupt is pending for L. */
+int hook_pending(mt_world *w, lua_State *L);
 
-/* The library's loops that run in C (patterns.c, sort.c, countloops.c)
-** call hook_check every HOOK_CHECK_STEPS steps: hook_budget counts them. */
+/* The library's loops that run in C (patterns.c, sort.c, countloops.c,
+** traceback.c) look for interrupts every HOOK_CHECK_STEPS steps:
+** hook_budget counts them. */
 #define HOOK_CHECK_STEPS 4096
 typedef struct {
   mt_world *w;
@@ -153,6 +156,14 @@ static inline void hook_budget_spend(hook_budget *b, lua_State *L, long n) {
     b->left = HOOK_CHECK_STEPS;
     if (b->w != NULL) hook_check(b->w, L);
   }
+}
+
+/* Counts n steps; every HOOK_CHECK_STEPS, whether something is pending for
+** L, without raising it (for work that must not fail: traceback.c). */
+static inline int hook_budget_pending(hook_budget *b, lua_State *L, long n) {
+  if ((b->left -= n) > 0) return 0;
+  b->left = HOOK_CHECK_STEPS;
+  return b->w != NULL && hook_pending(b->w, L);
 }
 /* Sets (or clears, with nil) the interrupt handler of thread at `thread`
 ** to the value at `handler`. */
