@@ -91,14 +91,33 @@ static int last_level(lua_State *L1) {
   return le - 1;
 }
 
+/* How the walk looks for interrupts (see the top of this file). */
+typedef struct {
+  hook_budget budget;
+  int raise; /* debug.traceback: raise them; else stop naming */
+} walk_watch;
+
+/* Counts a step of the walk; 0 when it is to stop naming. */
+static int walk_step(walk_watch *ww, lua_State *L) {
+  if (ww->raise) {
+    hook_budget_spend(&ww->budget, L, 1);
+    return 1;
+  }
+  return !hook_budget_pending(&ww->budget, L, 1);
+}
+
 /* The levels the traceback shows, in order, as luaL_traceback steps
 ** through them. `skipped` is set at the level where it writes its "..."
 ** line instead, and the walk goes on from the level after the gap. */
 typedef struct {
   int level, last, countdown;
+  lua_State *L; /* the thread that writes the traceback */
+  walk_watch *watch;
 } walk;
 
-static void walk_start(walk *w, lua_State *L1, int level) {
+static void walk_start(walk *w, lua_State *L, lua_State *L1, int level, walk_watch *watch) {
+  w->L = L;
+  w->watch = watch;
   w->level = level;
   w->last = last_level(L1);
 #if LUA_VERSION_NUM == 502
@@ -108,7 +127,12 @@ static void walk_start(walk *w, lua_State *L1, int level) {
 #endif
 }
 
+/* lua_getstack goes through as many frames as the level: from a start
+** level past 5.2's "..." mark every frame is shown, which makes the walk
+** quadratic in the stack's depth (100,000 frames: minutes). debug.traceback
+** counts those steps; mtint's own tracebacks show 22 frames at most. */
 static int walk_next(walk *w, lua_State *L1, lua_Debug *ar, int *skipped) {
+  if (w->watch->raise) hook_budget_spend(&w->watch->budget, w->L, w->level);
   if (!lua_getstack(L1, w->level++, ar)) return 0;
   *skipped = 0;
 #if LUA_VERSION_NUM == 502
@@ -179,24 +203,6 @@ static void name_found(lua_State *L, frame_funcs *f, int k) {
   lua_pop(L, 1);
 }
 
-/* How the walk looks for interrupts (see the top of this file). */
-typedef struct {
-  hook_budget budget;
-  int raise; /* debug.traceback: raise them; else stop naming */
-} walk_watch;
-
-/* Counts a step of the walk; 0 when it is to stop naming. */
-static int walk_step(walk_watch *ww, lua_State *L) {
-  if (ww->raise) {
-    hook_budget_spend(&ww->budget, L, 1);
-    return 1;
-  }
-  if (--ww->budget.left > 0) return 1;
-  ww->budget.left = HOOK_CHECK_STEPS;
-  mt_world *w = ww->budget.w;
-  return w == NULL || w->u == NULL || (!mt_call_cancelled(w->u) && mt_peek(w->u, L) == MT_NONE);
-}
-
 /* The table luaL_traceback searches: the globals (5.2), package.loaded. */
 static void push_search_root(lua_State *L) {
 #if LUA_VERSION_NUM == 502
@@ -243,12 +249,12 @@ static void push_global_names(lua_State *L, lua_State *L1, int level, frame_func
   lua_Debug ar;
   walk w;
   int skipped, shown = 0;
-  walk_start(&w, L1, level);
+  walk_start(&w, L, L1, level, ww);
   while (walk_next(&w, L1, &ar, &skipped)) shown += !skipped;
   f->fn = lua_newuserdata(L, (size_t)(shown > 0 ? shown : 1) * sizeof *f->fn);
   f->base = lua_gettop(L) + 1;
   f->count = 0;
-  walk_start(&w, L1, level);
+  walk_start(&w, L, L1, level, ww);
   while (walk_next(&w, L1, &ar, &skipped)) {
     if (skipped || !named_globally(L1, &ar)) continue;
     lua_getinfo(L, "f", &ar); /* onto L, as lauxlib does */
@@ -296,7 +302,7 @@ static void traceback(lua_State *L, lua_State *L1, const char *msg, int level, i
   int names = lua_gettop(L);
   if (msg) lua_pushfstring(L, "%s\n", msg);
   lua_pushliteral(L, "stack traceback:");
-  walk_start(&w, L1, level);
+  walk_start(&w, L, L1, level, &ww);
   while (walk_next(&w, L1, &ar, &skipped)) {
 #if LUA_VERSION_NUM >= 504
     if (skipped) lua_pushfstring(L, "\n\t...\t(skipping %d levels)", skipped);
