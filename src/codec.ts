@@ -428,26 +428,28 @@ export class Reader {
     return v;
   }
 
-  string(): string {
+  /** The bytes of a length-prefixed string (a view), passed over. */
+  #span(): Uint8Array {
     const n = this.u32();
-    const s = text.decode(this.bytes.subarray(this.#pos, this.#pos + n));
+    const start = this.#pos;
     this.#pos += n;
-    return s;
+    return this.bytes.subarray(start, this.#pos);
+  }
+
+  string(): string {
+    return text.decode(this.#span());
   }
 
   /** A string of a record (a message, a traceback): bytes that are not
    * UTF-8 read as U+FFFD. */
   text(): string {
-    const n = this.u32();
-    const bytes = this.bytes.subarray(this.#pos, this.#pos + n);
-    this.#pos += n;
+    const bytes = this.#span();
     return shortAscii(bytes) ?? lenient.decode(bytes);
   }
 
   /** Passes over a string of a record without decoding it. */
   skipText(): void {
-    const n = this.u32();
-    this.#pos += n;
+    this.#span();
   }
 
   #count(): void {
@@ -486,12 +488,8 @@ export class Reader {
       }
       case TAG_STR:
         return this.string();
-      case TAG_BYTES: {
-        const n = this.u32();
-        const b = this.bytes.slice(this.#pos, this.#pos + n);
-        this.#pos += n;
-        return b;
-      }
+      case TAG_BYTES:
+        return this.#span().slice();
       case TAG_ARRAY: {
         const n = this.#entries();
         const a: LuaValue[] = new Array(n);
